@@ -1,0 +1,1 @@
+"""keras_style.backbones: importing this package registers its entries."""

@@ -1,0 +1,1 @@
+"""keras_style.callbacks: importing this package registers its entries."""

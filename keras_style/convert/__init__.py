@@ -1,0 +1,1 @@
+"""keras_style.convert: importing this package registers its entries."""

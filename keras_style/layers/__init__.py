@@ -1,0 +1,1 @@
+"""keras_style.layers: importing this package registers its entries."""

@@ -1,0 +1,1 @@
+"""keras_style.losses: importing this package registers its entries."""

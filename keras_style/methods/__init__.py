@@ -1,0 +1,1 @@
+"""keras_style.methods: importing this package registers its entries."""

@@ -1,0 +1,1 @@
+"""keras_style.metrics: importing this package registers its entries."""
