@@ -24,6 +24,9 @@ from keras_style import backbones  # noqa: E402,F401
 from keras_style import metrics  # noqa: E402,F401
 from keras_style import callbacks  # noqa: E402,F401
 from keras_style import methods  # noqa: E402,F401
+from keras_style import presets as _presets  # noqa: E402
+
+_presets.register_presets()
 
 _LAZY_MODULES = {
     "data": "keras_style.data",

@@ -16,6 +16,9 @@ import sys
 COMMAND_MODULES = [
     "keras_style.cli.registry_cmds",
     "keras_style.cli.weights_cmds",
+    "keras_style.cli.stylize_cmds",
+    "keras_style.cli.train_cmds",
+    "keras_style.cli.convert_cmds",
 ]
 
 

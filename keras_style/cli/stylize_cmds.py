@@ -1,0 +1,172 @@
+"""`keras-style stylize`: one command for every stylizing method and model.
+
+- ``--method NAME`` builds ``keras_style.get(NAME, **build options)`` (gatys, adain, ...)
+  and calls ``model.stylize(content, style, **options)``.
+- ``--model NAME_OR_PATH`` loads a preset (``johnson_great_wave``) or a ``.keras`` file
+  and calls ``model.stylize(content, **options)``.
+
+Only the options given on the command line are passed, and only if the method's
+``stylize`` accepts them; otherwise the command says which options it takes.
+Content and style may be folders: every (content, style) pair is stylized into the
+output folder, with a progress bar.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from pathlib import Path
+
+from keras_style.errors import ConfigError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+
+# (flag, dest, argparse kwargs). Options are forwarded to stylize() under `dest`.
+STYLIZE_OPTIONS = [
+    ("--size", "size", dict(type=int, help="output size (shorter side for most methods)")),
+    ("--steps", "steps", dict(type=int, help="optimisation steps (gatys)")),
+    ("--alpha", "alpha", dict(type=float, help="content-style trade-off in [0, 1] (adain)")),
+    ("--strength", "strength", dict(type=float, help="blend with the input in [0, 1] (johnson)")),
+    ("--preserve-color", "preserve_color", dict(action="store_true", default=None, help="keep the content's colours")),
+    ("--style-weights", "style_weights", dict(type=float, nargs="+", help="weights of several styles")),
+    ("--content-weight", "content_weight", dict(type=float)),
+    ("--style-weight", "style_weight", dict(type=float)),
+    ("--tv-weight", "tv_weight", dict(type=float)),
+    ("--style-scale", "style_scale", dict(type=float)),
+    ("--content-size", "content_size", dict(type=int)),
+    ("--style-size", "style_size", dict(type=int)),
+    ("--init", "init", dict(help="gatys initialisation: content | noise | PATH")),
+    ("--optimizer", "optimizer", dict(choices=["lbfgs", "adam"])),
+    ("--learning-rate", "learning_rate", dict(type=float)),
+    ("--scales", "scales", dict(type=int, nargs="+", help="coarse-to-fine sizes (gatys)")),
+    ("--seed", "seed", dict(type=int)),
+    ("--tile", "tile", dict(type=int, help="tile size in pixels for large images")),
+    ("--overlap", "overlap", dict(type=int, help="tile overlap in pixels")),
+]
+BUILD_OPTIONS = [
+    ("--weights", "weights", dict(help="weights name or path for --method (e.g. vgg16_hed_bsds500)")),
+    ("--pooling", "pooling", dict(choices=["max", "avg"])),
+    ("--encoder", "encoder", dict(help="encoder for adain: vgg19_normalised | vgg19 | vgg16")),
+]
+
+
+def add_parsers(sub):
+    p = sub.add_parser(
+        "stylize",
+        help="stylize images (or folders) with a method or a trained model",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    p.add_argument("content", help="content image or folder")
+    p.add_argument("--style", nargs="+", help="style image(s) or a folder of styles")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--method", help="a registered method, e.g. gatys or adain")
+    g.add_argument("--model", help="a preset name (keras-style list --kind model) or a .keras file")
+    p.add_argument("-o", "--output", required=True, help="output image (or folder for folder input)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    for flag, dest, kw in STYLIZE_OPTIONS + BUILD_OPTIONS:
+        p.add_argument(flag, dest=dest, **kw)
+    p.set_defaults(func=run)
+
+
+def _images_in(path: Path) -> list[Path]:
+    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise ConfigError(f"Folder {path} has no images ({', '.join(IMAGE_EXTS)}).")
+    return files
+
+
+def _accepted(fn) -> tuple[set, bool]:
+    sig = inspect.signature(fn)
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return set(sig.parameters), var_kw
+
+
+def _select(fn, given: dict, what: str) -> dict:
+    accepted, var_kw = _accepted(fn)
+    bad = sorted(k for k in given if k not in accepted and not var_kw)
+    if bad:
+        flags = ", ".join("--" + k.replace("_", "-") for k in bad)
+        ok = sorted(
+            "--" + d.replace("_", "-") for _, d, _ in STYLIZE_OPTIONS + BUILD_OPTIONS if d in accepted
+        )
+        raise ConfigError(f"{flags} not supported by {what}; it accepts: {', '.join(ok) or 'none'}.")
+    return given
+
+
+def _build(args):
+    import keras_style as ks
+    from keras_style import presets
+
+    build_kw = {d: getattr(args, d) for _, d, _ in BUILD_OPTIONS if getattr(args, d) is not None}
+    if args.model:
+        if build_kw:
+            raise ConfigError("--weights/--pooling/--encoder apply to --method, not --model.")
+        return presets.load(args.model), f"model {args.model!r}", False
+    entry = ks.registry.entry(args.method)
+    if entry.kind != "model":
+        raise ConfigError(f"{args.method!r} is a {entry.kind}, not a method; see `keras-style list --kind model`.")
+    factory = entry.factory
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    _select(target, build_kw, f"method {args.method!r}")
+    return ks.get(args.method, **build_kw), f"method {args.method!r}", True
+
+
+def run(args):
+    import keras_style as ks
+
+    content = Path(args.content)
+    if not content.exists():
+        raise ConfigError(f"Content {content} does not exist.")
+    styles = [Path(s) for s in (args.style or [])]
+    for s in styles:
+        if not s.exists():
+            raise ConfigError(f"Style {s} does not exist.")
+    model, what, needs_style = _build(args)
+    options = {d: getattr(args, d) for _, d, _ in STYLIZE_OPTIONS if getattr(args, d) is not None}
+    if args.quiet:
+        options["verbose"] = 0
+    options = _select(model.stylize, options, what)
+    if "verbose" in options and "verbose" not in _accepted(model.stylize)[0]:
+        options.pop("verbose")
+    if needs_style and not styles:
+        raise ConfigError(f"{what} needs --style IMAGE.")
+
+    out = Path(args.output)
+    folder_mode = content.is_dir() or any(s.is_dir() for s in styles)
+    if not folder_mode:
+        style_arg = [str(s) for s in styles]
+        call = [str(content)]
+        if styles:
+            call.append(style_arg[0] if len(style_arg) == 1 else style_arg)
+        if out.exists() and not args.overwrite:
+            raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+        result = model.stylize(*call, **options)
+        ks.save_image(result, out, overwrite=args.overwrite)
+        if not args.quiet:
+            print(f"wrote {out}")
+        return 0
+
+    # folder x folder batch mode: every pair
+    contents = _images_in(content) if content.is_dir() else [content]
+    style_sets = []
+    for s in styles:
+        style_sets.extend(_images_in(s) if s.is_dir() else [s])
+    pairs = list(itertools.product(contents, style_sets or [None]))
+    out.mkdir(parents=True, exist_ok=True)
+    import keras
+
+    bar = None if args.quiet else keras.utils.Progbar(len(pairs), unit_name="image")
+    for i, (c, s) in enumerate(pairs):
+        name = c.stem if s is None else f"{c.stem}__{s.stem}"
+        target = out / f"{name}.png"
+        if target.exists() and not args.overwrite:
+            raise ConfigError(f"{target} exists; pass --overwrite to replace it.")
+        call = [str(c)] + ([str(s)] if s is not None else [])
+        result = model.stylize(*call, **{**options, **({"verbose": 0} if "verbose" in _accepted(model.stylize)[0] else {})})
+        ks.save_image(result, target, overwrite=args.overwrite)
+        if bar is not None:
+            bar.update(i + 1)
+    if not args.quiet:
+        print(f"wrote {len(pairs)} images to {out}")
+    return 0

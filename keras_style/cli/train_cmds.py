@@ -1,0 +1,19 @@
+"""`keras-style train <method>`: each trainable method adds its own sub-command."""
+
+from __future__ import annotations
+
+from keras_style.cli._collect import hooks
+
+TRAIN_MODULES = [
+    "keras_style.methods.johnson.cli",
+    "keras_style.methods.adain.cli",
+    "keras_style.methods.style_aware.cli",
+]
+
+
+def add_parsers(sub):
+    p = sub.add_parser("train", help="train a method's model with model.fit")
+    tsub = p.add_subparsers(dest="train_method", metavar="METHOD")
+    tsub.required = True
+    for add in hooks(TRAIN_MODULES, "add_train_parser"):
+        add(tsub)
