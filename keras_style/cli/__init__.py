@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "keras_style.cli.stylize_cmds",
     "keras_style.cli.train_cmds",
     "keras_style.cli.convert_cmds",
+    "keras_style.cli.video_cmds",
 ]
 
 

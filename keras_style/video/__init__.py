@@ -1,0 +1,25 @@
+"""Video style transfer: I/O, optical flow, a stabiliser for feed-forward models, Ruder et al.
+
+```python
+import keras_style as ks
+frames = ks.video.read("clip.mp4")
+styled = ks.video.stylize(frames, ks.get("johnson_great_wave"), stabilize=True)
+ks.video.write(styled, "styled.mp4", like="clip.mp4")
+```
+"""
+
+from keras_style.video import flow  # noqa: F401
+from keras_style.video.io import VideoReader, read, write  # noqa: F401
+from keras_style.video.stylize import stylize, warping_error  # noqa: F401
+from keras_style.video.synthetic import exact_pan_masks, pan_clip  # noqa: F401
+
+__all__ = [
+    "VideoReader",
+    "read",
+    "write",
+    "flow",
+    "stylize",
+    "warping_error",
+    "pan_clip",
+    "exact_pan_masks",
+]
