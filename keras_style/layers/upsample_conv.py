@@ -1,0 +1,129 @@
+"""Nearest-neighbour upsampling followed by a convolution (resize-convolution)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_style.errors import ConfigError
+from keras_style.layers._common import (
+    check_odd_kernel,
+    check_positive_int,
+    pad_spatial,
+    resolve_data_format,
+    spatial_axes,
+)
+from keras_style.registry import register
+
+PADDINGS = ("reflect", "zero")
+
+
+@keras.saving.register_keras_serializable(package="keras_style")
+@register(
+    "upsample_conv_2d",
+    "layer",
+    aliases=("upsample_conv",),
+    test_config={"filters": 4},
+    paper="https://distill.pub/2016/deconv-checkerboard/",
+    notes="Nearest x size == PyTorch Upsample(mode='nearest') (METHODS.md §0.3), then an "
+    "explicitly padded 'valid' conv as in PyTorch ports.",
+)
+class UpsampleConv2D(keras.layers.Layer):
+    """Nearest upsampling by ``size`` (each pixel repeated ``size x size``), then a padded conv.
+
+    Equals PyTorch ``nn.Upsample(scale_factor=size, mode="nearest")`` followed by
+    ``ReflectionPad2d(k // 2)`` (or zero padding ``k // 2``) and ``Conv2d(k, stride=strides)``,
+    the "UpsampleConvLayer" of the common PyTorch fast-neural-style ports and the resize-conv
+    of Odena et al. (2016) that avoids checkerboard artefacts.
+
+    Args:
+        filters: output channels.
+        kernel_size: odd conv kernel size.
+        size: integer nearest-upsampling factor (1 disables upsampling).
+        padding: ``"reflect"`` or ``"zero"``; ``kernel_size // 2`` pixels on each side.
+        use_bias: conv bias.
+        strides: conv stride (applied after the explicit padding, PyTorch-style).
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    The convolution is exposed as ``.conv`` (a ``keras.layers.Conv2D`` named ``"conv"``).
+
+    Example:
+
+    ```python
+    y = UpsampleConv2D(64, kernel_size=3, size=2)(x)    # (N, H, W, C) -> (N, 2H, 2W, 64)
+    ```
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,  # 3x3 as the up-sampling convs of Johnson et al.'s network (Table 1)
+        size=2,  # x2 per stage (Johnson et al.; fractionally strided conv stride 1/2)
+        padding="reflect",
+        use_bias=True,
+        strides=1,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = check_positive_int(filters, "filters", "UpsampleConv2D")
+        check_odd_kernel(kernel_size, "UpsampleConv2D")
+        self.kernel_size = int(kernel_size)
+        self.size = check_positive_int(size, "size", "UpsampleConv2D")
+        if padding not in PADDINGS:
+            raise ConfigError(
+                f"UpsampleConv2D: padding must be one of {PADDINGS}, got {padding!r}."
+            )
+        self.padding = padding
+        self.use_bias = bool(use_bias)
+        self.strides = check_positive_int(strides, "strides", "UpsampleConv2D")
+        self.data_format = resolve_data_format(data_format)
+        self.conv = keras.layers.Conv2D(
+            self.filters,
+            self.kernel_size,
+            strides=self.strides,
+            padding="valid",
+            use_bias=self.use_bias,
+            data_format=self.data_format,
+            name="conv",
+            dtype=self.dtype_policy,
+        )
+
+    def _upsampled_shape(self, shape):
+        shape = list(shape)
+        for ax in spatial_axes(self.data_format):
+            if shape[ax] is not None:
+                shape[ax] = shape[ax] * self.size + 2 * (self.kernel_size // 2)
+        return tuple(shape)
+
+    def build(self, input_shape):
+        self.conv.build(self._upsampled_shape(input_shape))
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs
+        if self.size > 1:
+            for ax in spatial_axes(self.data_format):
+                x = ops.repeat(x, self.size, axis=ax)
+        p = self.kernel_size // 2
+        mode = "reflect" if self.padding == "reflect" else "constant"
+        x = pad_spatial(x, ((p, p), (p, p)), self.data_format, mode)
+        return self.conv(x)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(self._upsampled_shape(input_shape))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "size": self.size,
+                "padding": self.padding,
+                "use_bias": self.use_bias,
+                "strides": self.strides,
+                "data_format": self.data_format,
+            }
+        )
+        return config
