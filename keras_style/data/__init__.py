@@ -16,3 +16,4 @@ from keras_style.data.folders import (  # noqa: F401
     super_resolution_pairs,
     warn_skipped,
 )
+from keras_style.data.content_style import content_style_pairs  # noqa: E402,F401

@@ -1,1 +1,2 @@
 """keras_style.methods: importing this package registers its entries."""
+from keras_style.methods import adain  # noqa: E402,F401

@@ -1,0 +1,216 @@
+"""Convert the pytorch-AdaIN checkpoints ``decoder.pth`` + ``vgg_normalised.pth`` to Keras.
+
+```python
+from keras_style.convert import adain_from_torch
+model = adain_from_torch("decoder.pth", "vgg_normalised.pth", output="adain.keras")
+```
+```
+keras-style convert adain --decoder decoder.pth --vgg vgg_normalised.pth -o adain.keras
+```
+
+Key lists and shapes: METHODS §1.4. ``decoder.pth`` holds the 29-module decoder Sequential
+(convs at indices 1, 5, 8, 11, 14, 18, 21, 25, 28); ``vgg_normalised.pth`` the 53-module VGG
+(convs at 0, 2, 5, 9, ..., 51; only those up to 29 = relu4_1 are used). PyTorch conv kernels
+(out, in, kh, kw) become Keras (kh, kw, in, out) by the (2, 3, 1, 0) transpose (METHODS §0.3).
+``torch`` is imported only here, and files are read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_style.errors import ConfigError, ConversionError
+
+WEIGHTS_NAME = "adain_vgg19_coco_wikiart"
+
+# decoder.pth: index -> (our layer name, PyTorch weight shape) (METHODS §1.4)
+DECODER_KEYS = {
+    1: ("conv4_1", (256, 512, 3, 3)),
+    5: ("conv3_4", (256, 256, 3, 3)),
+    8: ("conv3_3", (256, 256, 3, 3)),
+    11: ("conv3_2", (256, 256, 3, 3)),
+    14: ("conv3_1", (128, 256, 3, 3)),
+    18: ("conv2_2", (128, 128, 3, 3)),
+    21: ("conv2_1", (64, 128, 3, 3)),
+    25: ("conv1_2", (64, 64, 3, 3)),
+    28: ("conv1_1", (3, 64, 3, 3)),
+}
+_VGG_CH = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+
+
+def _vgg_keys():
+    """vgg_normalised.pth: index -> (our layer name, PyTorch weight shape), all 17 convs."""
+    from keras_style.backbones.vgg import VGG19_NORMALISED_TORCH_INDEX
+
+    out = {}
+    prev = 3
+    for idx, name in sorted(VGG19_NORMALISED_TORCH_INDEX.items()):
+        if name == "preprocess":
+            out[idx] = (name, (3, 3, 1, 1))
+            continue
+        b = int(name[5])
+        out[idx] = (name, (_VGG_CH[b], prev, 3, 3))
+        prev = _VGG_CH[b]
+    return out
+
+
+# encoder convs needed up to relu4_1 (block4_conv1, index 29)
+_VGG_NEEDED_MAX_INDEX = 29
+
+
+def _load_state_dict(path, what):
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConversionError(f"{what} file {path} does not exist.")
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - torch is a dev dependency
+        raise ConversionError(
+            'Reading PyTorch checkpoints needs torch: pip install "keras-style[convert]".'
+        ) from e
+    try:
+        sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConversionError(
+            f"Could not read {path} as a PyTorch state dict with torch.load(weights_only=True) "
+            f"({type(e).__name__}: {' '.join(str(e).split())[:200]})."
+        ) from e
+    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
+        raise ConversionError(f"{path} is not a state dict of tensors ({what}).")
+    return {str(k): v.detach().cpu().numpy().astype(np.float32) for k, v in sd.items()}
+
+
+def _check(sd, table, path, what, optional_from=None, hint=""):
+    """Key and shape checks; returns {layer_name: (kernel HWIO, bias)}."""
+    expected = {f"{i}.{p}" for i in table for p in ("weight", "bias")}
+    required = {
+        f"{i}.{p}"
+        for i in table
+        for p in ("weight", "bias")
+        if optional_from is None or i <= optional_from
+    }
+    missing = sorted(required - set(sd), key=lambda k: (int(k.split(".")[0]), k))
+    unexpected = sorted(set(sd) - expected)
+    problems = []
+    if missing:
+        problems.append(f"missing keys {missing}")
+    if unexpected:
+        problems.append(
+            f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}"
+        )
+    for i, (_name, shape) in table.items():
+        w, b = sd.get(f"{i}.weight"), sd.get(f"{i}.bias")
+        if w is not None and tuple(w.shape) != shape:
+            problems.append(f"{i}.weight has shape {list(w.shape)}, expected {list(shape)}")
+        if b is not None and tuple(b.shape) != (shape[0],):
+            problems.append(f"{i}.bias has shape {list(b.shape)}, expected [{shape[0]}]")
+    if problems:
+        raise ConversionError(
+            f"{path} is not the pytorch-AdaIN {what} (METHODS §1.4): "
+            + "; ".join(problems)
+            + "."
+            + hint
+        )
+    out = {}
+    for i, (name, _) in table.items():
+        if f"{i}.weight" in sd:
+            out[name] = (np.transpose(sd[f"{i}.weight"], (2, 3, 1, 0)), sd[f"{i}.bias"])
+    return out
+
+
+def _swap_hint(sd, other_table):
+    keys = {f"{i}.weight" for i in other_table}
+    if keys & set(sd) and len(keys & set(sd)) >= len(keys) // 2:
+        return " It looks like the other file: did you swap --decoder and --vgg?"
+    return ""
+
+
+def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
+    """Build an `AdaIN` model (``encoder="vgg19_normalised"``) from the official files.
+
+    Args:
+        decoder_path: ``decoder.pth`` (pytorch-AdaIN release v0.0.0, or one trained by its
+            ``train.py``, which saves ``net.decoder.state_dict()``).
+        vgg_path: ``vgg_normalised.pth`` (the full 53-module VGG; a file truncated after
+            relu4_1 is accepted too).
+        output: optional ``.keras`` path to save the model to (atomically).
+        overwrite: replace an existing ``output``.
+
+    Raises `ConversionError` listing missing / unexpected keys and wrong shapes.
+    """
+    from keras_style.methods.adain.model import AdaIN
+
+    if output is not None:
+        output = Path(output).expanduser()
+        if output.suffix != ".keras":
+            raise ConfigError(f"output must end in .keras, got {output}.")
+        if output.exists() and not overwrite:
+            raise ConfigError(f"{output} exists; pass overwrite=True (--overwrite) to replace it.")
+    vgg_table = _vgg_keys()
+    dec_sd = _load_state_dict(decoder_path, "decoder")
+    vgg_sd = _load_state_dict(vgg_path, "vgg_normalised")
+    dec = _check(dec_sd, DECODER_KEYS, decoder_path, "decoder", hint=_swap_hint(dec_sd, vgg_table))
+    vgg = _check(
+        vgg_sd,
+        vgg_table,
+        vgg_path,
+        "vgg_normalised encoder",
+        optional_from=_VGG_NEEDED_MAX_INDEX,
+        hint=_swap_hint(vgg_sd, DECODER_KEYS),
+    )
+
+    model = AdaIN(encoder="vgg19_normalised", encoder_weights=None)
+    built = model.encoder._by_name
+    for name in built:
+        model.encoder.set_conv_weights(name, *vgg[name])
+    for name, (k, b) in dec.items():
+        model.decoder.get_layer(name).set_weights([k, b])
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.stem}.tmp-{os.getpid()}.keras")
+        try:
+            model.save(str(tmp))
+            os.replace(tmp, output)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return model
+
+
+def add_convert_parser(sub):
+    """``keras-style convert adain --decoder decoder.pth --vgg vgg_normalised.pth [-o adain.keras]``."""
+    from keras_style import weights as wreg
+
+    default = wreg.home() / f"{WEIGHTS_NAME}.keras"
+    p = sub.add_parser(
+        "adain",
+        help="pytorch-AdaIN decoder.pth + vgg_normalised.pth -> .keras",
+        description=(
+            "Convert the official AdaIN weights (pytorch-AdaIN release v0.0.0: decoder.pth and "
+            "vgg_normalised.pth) to a Keras model. Without -o the result goes where "
+            f"keras_style.get('adain', weights='{WEIGHTS_NAME}') looks for it ({default})."
+        ),
+    )
+    p.add_argument("--decoder", required=True, help="decoder.pth")
+    p.add_argument("--vgg", required=True, help="vgg_normalised.pth")
+    p.add_argument("-o", "--output", default=None, help=f"output .keras (default: {default})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=_run)
+    return p
+
+
+def _run(args):
+    from keras_style import weights as wreg
+
+    out = Path(args.output) if args.output else wreg.home() / f"{WEIGHTS_NAME}.keras"
+    adain_from_torch(args.decoder, args.vgg, output=out, overwrite=args.overwrite)
+    print(f"wrote {out}")
+    return 0
+
+
+__all__ = ["adain_from_torch", "add_convert_parser", "DECODER_KEYS"]
