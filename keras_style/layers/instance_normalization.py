@@ -102,7 +102,13 @@ class InstanceNormalization(keras.layers.Layer):
                     "InstanceNormalization.fixed_moments must be None or a (mean, variance) pair."
                 )
             value = tuple(value)
-        object.__setattr__(self, "_fixed_moments_value", value)
+        self.__dict__["_fixed_moments_value"] = value
+
+    def __setattr__(self, name, value):
+        if name == "fixed_moments":  # skip Keras' tracking (and torch.nn.Module's registration)
+            type(self).fixed_moments.fset(self, value)
+            return
+        super().__setattr__(name, value)
 
     def build(self, input_shape):
         axis = channel_axis(self.data_format)
