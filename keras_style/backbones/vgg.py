@@ -249,7 +249,7 @@ class VGGFeatures(keras.layers.Layer):
     """
 
     def __init__(self, arch="vgg19", layers=None, weights=None, pooling="max", mean=None, **kwargs):
-        kwargs.setdefault("trainable", False)
+        kwargs.pop("trainable", None)  # always frozen (set below)
         kwargs["autocast"] = False  # preprocessing runs in float32, then we cast
         super().__init__(**kwargs)
         if arch not in _BLOCKS:
@@ -293,6 +293,11 @@ class VGGFeatures(keras.layers.Layer):
             self._by_name["preprocess"].set_weights([k, b])
         if path is not None:
             self.load_conv_weights(path)
+        # Frozen. Set each sublayer explicitly: on the TF backend ``self.trainable = False``
+        # is a no-op when the value is already False (AutoTrackable's short circuit).
+        for layer in [*self.conv_layers, *self._pools.values()]:
+            layer.trainable = False
+        self.trainable = False
 
     # plan: ordered steps (kind, block, k) up to the deepest tap
     @staticmethod
@@ -437,10 +442,6 @@ class VGGFeatures(keras.layers.Layer):
             if tap in wanted:
                 out[tap] = x
         return {n: out[n] for n in self.layer_names}
-
-    def compute_output_shape(self, input_shape):
-        spec = self.compute_output_spec(keras.KerasTensor(input_shape, dtype="float32"))
-        return {k: v.shape for k, v in spec.items()}
 
     def get_config(self):
         config = super().get_config()
