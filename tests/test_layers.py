@@ -56,6 +56,8 @@ def _check_parity(name, ours, ref):
         lambda: ResidualBlock(4, padding="zero", normalization=None, use_bias=False),
         lambda: UpsampleConv2D(3),
         lambda: UpsampleConv2D(5, kernel_size=1, size=3, padding="zero", strides=2),
+        lambda: UpsampleConv2D(2, kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.02)),
+        lambda: ResidualBlock(4, kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.02)),
     ],
 )
 def test_round_trip(make):

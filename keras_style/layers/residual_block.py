@@ -63,6 +63,8 @@ class ResidualBlock(keras.layers.Layer):
         use_bias: conv biases.
         data_format: ``"channels_last"`` or ``"channels_first"`` (channels-first convs need a
             backend that supports them on the device, e.g. torch; TF on CPU does not).
+        kernel_initializer: initializer of both conv kernels (Keras' default; e.g.
+            ``TruncatedNormal(stddev=0.02)`` for the style-aware TF code).
 
     Sub-layers with stable names for converters: ``conv1``, ``norm1``, ``conv2``, ``norm2``
     (``norm*`` are ``None`` without normalisation), e.g. ``block.conv1.kernel``
@@ -83,6 +85,7 @@ class ResidualBlock(keras.layers.Layer):
         normalization="instance",
         use_bias=True,
         data_format=None,
+        kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -99,12 +102,14 @@ class ResidualBlock(keras.layers.Layer):
         self.normalization = normalization
         self.use_bias = bool(use_bias)
         self.data_format = resolve_data_format(data_format)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         dtype = self.dtype_policy
         self.conv1 = keras.layers.Conv2D(
             self.filters,
             self.kernel_size,
             padding="valid",
             use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
             data_format=self.data_format,
             name="conv1",
             dtype=dtype,
@@ -115,6 +120,9 @@ class ResidualBlock(keras.layers.Layer):
             self.kernel_size,
             padding="valid",
             use_bias=self.use_bias,
+            kernel_initializer=keras.initializers.get(
+                keras.initializers.serialize(self.kernel_initializer)
+            ),
             data_format=self.data_format,
             name="conv2",
             dtype=dtype,
@@ -198,6 +206,7 @@ class ResidualBlock(keras.layers.Layer):
                 "normalization": self.normalization,
                 "use_bias": self.use_bias,
                 "data_format": self.data_format,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config

@@ -43,7 +43,9 @@ class UpsampleConv2D(keras.layers.Layer):
         padding: ``"reflect"`` or ``"zero"``; ``kernel_size // 2`` pixels on each side.
         use_bias: conv bias.
         strides: conv stride (applied after the explicit padding, PyTorch-style).
-        data_format: ``"channels_last"`` or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (channels-first convs need a
+            backend that supports them on the device, e.g. torch; TF on CPU does not).
+        kernel_initializer: initializer of the conv kernel (Keras' default).
 
     The convolution is exposed as ``.conv`` (a ``keras.layers.Conv2D`` named ``"conv"``).
 
@@ -63,6 +65,7 @@ class UpsampleConv2D(keras.layers.Layer):
         use_bias=True,
         strides=1,
         data_format=None,
+        kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,12 +81,14 @@ class UpsampleConv2D(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.strides = check_positive_int(strides, "strides", "UpsampleConv2D")
         self.data_format = resolve_data_format(data_format)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.conv = keras.layers.Conv2D(
             self.filters,
             self.kernel_size,
             strides=self.strides,
             padding="valid",
             use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
             data_format=self.data_format,
             name="conv",
             dtype=self.dtype_policy,
@@ -124,6 +129,7 @@ class UpsampleConv2D(keras.layers.Layer):
                 "use_bias": self.use_bias,
                 "strides": self.strides,
                 "data_format": self.data_format,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config
