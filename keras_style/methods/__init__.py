@@ -1,2 +1,3 @@
 """keras_style.methods: importing this package registers its entries."""
 from keras_style.methods import adain  # noqa: E402,F401
+from keras_style.methods import style_aware  # noqa: E402,F401  (issue 7)
