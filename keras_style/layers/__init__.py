@@ -8,3 +8,5 @@ from keras_style.layers.instance_normalization import InstanceNormalization  # n
 from keras_style.layers.reflection_padding import ReflectionPadding2D  # noqa: E402,F401
 from keras_style.layers.residual_block import ResidualBlock  # noqa: E402,F401
 from keras_style.layers.upsample_conv import UpsampleConv2D  # noqa: E402,F401
+# Augmentation layers (issue 6)
+from keras_style.layers import augmentation  # noqa: E402,F401
