@@ -230,8 +230,8 @@ class VGGFeatures(keras.layers.Layer):
     Args:
         arch: ``"vgg16"``, ``"vgg19"`` or ``"vgg19_normalised"``.
         layers: tap names (``relu4_2``, ``conv1_1``, ``pool3``...); ``None`` = every
-            ``relu`` tap (the whole network). Order and duplicates are kept out of the
-            graph: only taps up to the deepest requested one are built.
+            ``relu`` tap (the whole network). The dict keeps the requested order
+            (duplicates dropped); only layers up to the deepest requested tap are built.
         weights: ``None`` (random init; for ``vgg19_normalised`` the 1x1 conv is set to
             the getPreprocessConv values), a weights registry name
             (``vgg16_imagenet``, ``vgg19_imagenet``, ``vgg16_hed_bsds500``) or an h5 path
@@ -318,7 +318,9 @@ class VGGFeatures(keras.layers.Layer):
         self.conv_layers = []
         self._by_name = {}
         if normalised:
-            pre = keras.layers.Conv2D(3, 1, name="preprocess", dtype=self.dtype_policy)
+            pre = keras.layers.Conv2D(
+                3, 1, name="preprocess", data_format="channels_last", dtype=self.dtype_policy
+            )
             self.conv_layers.append(pre)
             self._by_name["preprocess"] = pre
         self._pools = {}
@@ -329,6 +331,7 @@ class VGGFeatures(keras.layers.Layer):
                     _CHANNELS[b - 1],
                     3,
                     padding="valid" if normalised else "same",
+                    data_format="channels_last",  # NHWC whatever the global setting
                     name=name,
                     dtype=self.dtype_policy,
                 )
@@ -345,6 +348,7 @@ class VGGFeatures(keras.layers.Layer):
                     2,
                     2,
                     padding="same" if normalised else "valid",
+                    data_format="channels_last",
                     name=f"block{b}_pool",
                     dtype=self.dtype_policy,
                 )
