@@ -520,3 +520,18 @@ def test_layers_on_torch_backend():
         out = run_in_backend("torch", code)
     assert "TORCH-BACKEND-OK" in out
     print(out.strip().splitlines()[-1])
+
+
+def test_adain_from_statistics_in_functional_model():
+    # unknown spatial sizes: mean_std must work on symbolic tensors too
+    layer = AdaptiveInstanceNormalization()
+    content = keras.Input((None, None, 3))
+    mean, std = keras.Input((3,)), keras.Input((3,))
+    model = keras.Model([content, mean, std], layer.from_statistics(content, mean, std))
+    c = _x((2, 7, 9, 3))
+    m, s = _x((2, 3), 1), np.abs(_x((2, 3), 2)) + 0.5
+    y = keras.ops.convert_to_numpy(model([c, m, s]))
+    np.testing.assert_allclose(
+        y, keras.ops.convert_to_numpy(layer.from_statistics(c, m, s)), atol=1e-6
+    )
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), m, atol=1e-5)

@@ -49,7 +49,11 @@ def mean_std(x, epsilon=1e-5, unbiased=True, data_format=None, keepdims=True):
     sq = ops.mean(ops.square(x - mean), axis=axes, keepdims=True)
     if unbiased:
         shape = ops.shape(x)
-        n = ops.cast(shape[axes[0]] * shape[axes[1]], "float32")
+        if shape[axes[0]] is None or shape[axes[1]] is None:
+            # symbolic (KerasTensor) call with unknown spatial sizes: count the positions
+            n = ops.sum(ops.ones_like(x), axis=axes, keepdims=True)
+        else:
+            n = ops.cast(shape[axes[0]] * shape[axes[1]], "float32")
         sq = sq * n / ops.maximum(n - 1.0, 1.0)
     std = ops.sqrt(sq + epsilon)
     if not keepdims:
