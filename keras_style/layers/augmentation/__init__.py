@@ -7,3 +7,4 @@ from keras_style.layers.augmentation.random_hsv_scale import RandomHSVScale  # n
 from keras_style.layers.augmentation.random_resized_crop import RandomResizedCrop  # noqa: F401
 
 __all__ = ["AutoContrast", "CoarseDropout", "RandomHSVScale", "RandomResizedCrop"]
+from keras_style.layers.augmentation import keras_core  # noqa: E402,F401
