@@ -130,6 +130,29 @@ def _swap_hint(sd, other_table):
     return ""
 
 
+def _set_encoder(encoder, vgg):
+    for name in encoder._by_name:
+        encoder.set_conv_weights(name, *vgg[name])
+
+
+def load_vgg_normalised(encoder, vgg_path):
+    """Load ``vgg_normalised.pth`` into a ``vgg19_normalised`` backbone (e.g. ``model.encoder``
+    before training a decoder from scratch, as both official codes do)."""
+    if getattr(encoder, "arch", None) != "vgg19_normalised":
+        raise ConfigError("vgg_normalised.pth loads only into the 'vgg19_normalised' encoder.")
+    sd = _load_state_dict(vgg_path, "vgg_normalised")
+    vgg = _check(
+        sd,
+        _vgg_keys(),
+        vgg_path,
+        "vgg_normalised encoder",
+        optional_from=_VGG_NEEDED_MAX_INDEX,
+        hint=_swap_hint(sd, DECODER_KEYS),
+    )
+    _set_encoder(encoder, vgg)
+    return encoder
+
+
 def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
     """Build an `AdaIN` model (``encoder="vgg19_normalised"``) from the official files.
 
@@ -165,9 +188,7 @@ def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
     )
 
     model = AdaIN(encoder="vgg19_normalised", encoder_weights=None)
-    built = model.encoder._by_name
-    for name in built:
-        model.encoder.set_conv_weights(name, *vgg[name])
+    _set_encoder(model.encoder, vgg)
     for name, (k, b) in dec.items():
         model.decoder.get_layer(name).set_weights([k, b])
     if output is not None:
@@ -213,4 +234,4 @@ def _run(args):
     return 0
 
 
-__all__ = ["adain_from_torch", "add_convert_parser", "DECODER_KEYS"]
+__all__ = ["adain_from_torch", "load_vgg_normalised", "add_convert_parser", "DECODER_KEYS"]

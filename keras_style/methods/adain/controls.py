@@ -154,7 +154,10 @@ def coral(source, target):
     As in both official codes (Lua ``lib/utils.lua:coral``, pytorch-AdaIN
     ``function.py:coral``; METHODS §1.8): per-channel standardisation with the unbiased std,
     C = x x^T + I for each image, transform sqrt(C_t) sqrt(C_s)^-1 x_s, then the target's
-    channel std and mean. Matrix square roots come from an SVD. The result is not clipped
+    channel std and mean. Matrix square roots come from an SVD. As in the originals the
+    covariances are not divided by the pixel count, so when the two images have different
+    pixel counts the result's std is scaled by about sqrt(N_target / N_source) (both codes
+    resize both images to 512 on the shorter side, which keeps the counts close). The result is not clipped
     (neither original clips it). A tiny 1e-8 is added to the stds so a flat (constant)
     channel does not divide by zero.
     """

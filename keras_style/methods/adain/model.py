@@ -666,9 +666,7 @@ class AdaIN(keras.Model):
                     "preview(images, styles=...), or AdaIN(preview_styles=[...])."
                 )
             h, w = content.shape[1:3]
-            from keras_style.images import load_image
-
-            loaded = [_resize_to(load_image(_to_rgb_array(s)), h, w) for s in _as_list(styles)]
+            loaded = [_resize_to(self._load(s, None, "style"), h, w) for s in _as_list(styles)]
             style = np.stack([loaded[i % len(loaded)] for i in range(len(content))])
         out = self(
             (ops.convert_to_tensor(content), ops.convert_to_tensor(_resize_batch(style, content)))
