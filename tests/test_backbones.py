@@ -256,6 +256,25 @@ def test_serialization_round_trip():
     assert cfg["pooling"] == "avg" and cfg["weights"] is None
 
 
+def test_saved_model_reloads_without_the_weights_file(tmp_path):
+    """A .keras file restores its own values even where the weights file is gone."""
+    src = ks.get("vgg16", layers=["relu1_2"])
+    src.set_conv_weights("block1_conv1", *[w * 2 for w in src.conv_layers[0].get_weights()])
+    wpath = tmp_path / "my_hed_vgg.h5"  # "hed" in the name -> HED mean by default
+    src.save_conv_weights(wpath)
+    m = ks.get("vgg16", layers=["relu1_2"], weights=str(wpath))
+    assert m.bgr_mean == V.HED_BGR_MEAN
+    inp = keras.Input((None, None, 3))
+    model = keras.Model(inp, m(inp))
+    x = random_image(8, 8, batch=1)
+    expected = keras.ops.convert_to_numpy(model(x)["relu1_2"])
+    model.save(tmp_path / "m.keras")
+    wpath.unlink()
+    with pytest.warns(UserWarning, match="not available"):
+        loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert_allclose(loaded(x)["relu1_2"], expected, atol=1e-5)
+
+
 def test_inside_a_model_under_jit_and_frozen():
     """The extractor works inside another model's call, compiled with XLA, and stays frozen."""
 

@@ -30,6 +30,7 @@ The extractor is frozen (``trainable=False``); gradients still flow to its input
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import keras
@@ -194,6 +195,13 @@ def read_conv_weights(path, arch: str = "vgg16") -> dict[str, tuple[np.ndarray, 
     return out
 
 
+def _default_mean(weights):
+    """The Caffe BGR mean that goes with ``weights`` (HED weights have their own)."""
+    if weights is not None and "hed" in Path(str(weights)).name.lower():
+        return HED_BGR_MEAN
+    return IMAGENET_BGR_MEAN
+
+
 def _resolve_weights(weights):
     """(path, default BGR mean, registry name or None) for a ``weights=`` argument."""
     from keras_style import weights as wreg
@@ -207,15 +215,12 @@ def _resolve_weights(weights):
         )
     name = str(weights)
     if name in wreg.names():
-        path = wreg.resolve(name)
-        mean = HED_BGR_MEAN if "hed" in name else IMAGENET_BGR_MEAN
-        return path, mean, name
+        return wreg.resolve(name), _default_mean(name), name
     if os.path.exists(name) or os.sep in name or name.endswith((".h5", ".keras")):
         path = Path(name).expanduser()
         if not path.is_file():
             raise WeightsUnavailableError(f"Weights file {path} does not exist.")
-        mean = HED_BGR_MEAN if "hed" in path.name.lower() else IMAGENET_BGR_MEAN
-        return path, mean, None
+        return path, _default_mean(name), None
     wreg.manifest(name)  # raises UnknownNameError listing the closest names
     raise ConfigError(f"Cannot use weights {name!r}.")  # pragma: no cover
 
@@ -449,8 +454,7 @@ class VGGFeatures(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        for key in ("trainable", "dtype"):
-            config.pop(key, None)
+        config.pop("trainable", None)  # always frozen
         config.update(
             arch=self.arch,
             layers=list(self._config_layers),
@@ -459,6 +463,28 @@ class VGGFeatures(keras.layers.Layer):
             mean=self.mean,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild from `get_config`; loads the weights file when it is available.
+
+        When it is not (e.g. a saved ``.keras`` model opened on another machine), the
+        layer is built with random convs and a warning: ``keras.saving.load_model``
+        restores the saved values right after.
+        """
+        try:
+            return cls(**config)
+        except WeightsUnavailableError as e:
+            warnings.warn(
+                f"VGGFeatures: weights {config.get('weights')!r} are not available here "
+                f"({e}); built without them (a saved model restores its own values).",
+                stacklevel=2,
+            )
+            layer = cls(**{**config, "weights": None})
+            layer.weights_id = config.get("weights")
+            if config.get("mean") is None:
+                layer._bgr_mean = _default_mean(config.get("weights"))
+            return layer
 
 
 # --------------------------------------------------------------------------- factories
