@@ -57,6 +57,8 @@ _ALIASES: dict[str, str] = {}
 _LOCK = threading.RLock()
 _PLUGINS_LOADED = False
 _PLUGIN_ERRORS: dict[str, str] = {}
+# Lazily-populated namespaces: prefix -> {"populate": fn, "kind": str|None, "state": ...}
+_NAMESPACES: dict[str, dict] = {}
 
 
 def _normalise(name: str) -> str:
@@ -205,6 +207,39 @@ def load_plugins(force: bool = False) -> dict[str, str]:
     return dict(_PLUGIN_ERRORS)
 
 
+def register_namespace(prefix: str, populate: Callable[[], Any], *, kind: str | None = None) -> None:
+    """Declare names ``"<prefix>.<name>"`` that ``populate()`` registers on first need.
+
+    ``populate`` is called once, the first time a name under ``prefix.`` is looked up, or
+    ``names()`` is asked for ``kind`` (or for a pattern starting with ``prefix.``); it
+    registers its entries with `register_object`.  This keeps optional, slow imports (e.g.
+    keras-cv) out of ``import keras_style``.  If it raises, lookups under the prefix re-raise
+    that error (its message should say what to install) and ``names()`` skips the namespace.
+    """
+    key = _normalise(prefix)
+    if not _NAME_RE.match(key) or "." in key:
+        raise RegistryError(f"Namespace prefix {prefix!r} must be snake_case without dots.")
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"Unknown registry kind {kind!r}; use one of {', '.join(KINDS)}.")
+    with _LOCK:
+        if key in _NAMESPACES:
+            raise RegistryError(f"Namespace {key!r} is already registered.")
+        _NAMESPACES[key] = {"populate": populate, "kind": kind, "done": False, "error": None}
+
+
+def _populate_namespace(prefix: str, raise_errors: bool = True) -> None:
+    with _LOCK:
+        ns = _NAMESPACES[prefix]
+        if not ns["done"]:
+            ns["done"] = True
+            try:
+                ns["populate"]()
+            except Exception as e:  # remembered: later lookups re-raise it
+                ns["error"] = e
+    if ns["error"] is not None and raise_errors:
+        raise ns["error"]
+
+
 def _closest(key: str, n: int = 3) -> list[str]:
     pool = sorted(set(_ENTRIES) | set(_ALIASES))
     close = difflib.get_close_matches(key, pool, n=n, cutoff=0.0)
@@ -222,6 +257,13 @@ def _resolve_key(name: str, load: bool = True) -> str:
             return key
         if key in _ALIASES:
             return _ALIASES[key]
+    prefix = key.split(".", 1)[0] if "." in key else None
+    if prefix in _NAMESPACES and not _NAMESPACES[prefix]["done"] or (
+        prefix in _NAMESPACES and _NAMESPACES[prefix]["error"] is not None
+    ):
+        _populate_namespace(prefix)
+        return _resolve_key(name, load=False)
+    with _LOCK:
         close = _closest(key)
     hint = ", ".join(repr(c) for c in close) if close else "none"
     raise UnknownNameError(
@@ -245,6 +287,10 @@ def names(pattern: str = "*", kind: str | None = None) -> list[str]:
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
     pat = _normalise(pattern)
+    for prefix, ns in list(_NAMESPACES.items()):
+        wanted = (kind is not None and ns["kind"] in (None, kind)) or pat.startswith(prefix + ".")
+        if wanted and not ns["done"]:
+            _populate_namespace(prefix, raise_errors=False)
     with _LOCK:
         out = [
             n
@@ -327,4 +373,5 @@ __all__ = [
     "describe",
     "entry",
     "load_plugins",
+    "register_namespace",
 ]
