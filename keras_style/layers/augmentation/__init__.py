@@ -9,3 +9,4 @@ from keras_style.layers.augmentation.random_resized_crop import RandomResizedCro
 __all__ = ["AutoContrast", "CoarseDropout", "RandomHSVScale", "RandomResizedCrop"]
 from keras_style.layers.augmentation import keras_core  # noqa: E402,F401
 from keras_style.layers.augmentation import keras_cv_interop  # noqa: E402,F401
+from keras_style.layers.augmentation import presets  # noqa: E402,F401
