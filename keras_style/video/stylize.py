@@ -103,7 +103,8 @@ def warping_error(outputs, frames=None, *, flows=None, masks=None, flow_method: 
 
     Either give the input ``frames`` (flows and masks are estimated from them, so the
     metric does not depend on the stylization) or the true ``flows`` (current->previous,
-    one per frame after the first) and optionally ``masks``.
+    one per frame after the first) and optionally ``masks`` (default: 1 where
+    ``x + flow(x)`` lies inside the previous frame, 0 elsewhere).
     Returns the mean over frames 1..T-1 of the masked mean absolute difference.
     """
     outputs = [np.asarray(o, np.float32) for o in outputs]
@@ -115,11 +116,24 @@ def warping_error(outputs, frames=None, *, flows=None, masks=None, flow_method: 
         frames = [np.asarray(f, np.float32) for f in frames]
         if len(frames) != len(outputs):
             raise ConfigError(f"{len(frames)} frames but {len(outputs)} outputs.")
+    if flows is not None:
+        flows = list(flows)
+        if len(flows) != len(outputs) - 1:
+            raise ConfigError(f"{len(outputs)} outputs need {len(outputs) - 1} flows, got {len(flows)}.")
+        if masks is not None:
+            masks = list(masks)
+            if len(masks) != len(flows):
+                raise ConfigError(f"{len(flows)} flows but {len(masks)} masks.")
     errs = []
     for t in range(1, len(outputs)):
         if flows is not None:
             flow = np.asarray(flows[t - 1], np.float32)
-            mask = np.ones(flow.shape[:2], np.float32) if masks is None else np.asarray(masks[t - 1], np.float32)
+            if masks is None:
+                from keras_style.video.synthetic import exact_pan_masks
+
+                mask = exact_pan_masks([flow])[0]
+            else:
+                mask = np.asarray(masks[t - 1], np.float32)
         else:
             flow, mask = flow_and_mask(frames[t], frames[t - 1], flow_method)
         diff = np.abs(outputs[t] - warp(outputs[t - 1], flow)).mean(-1)

@@ -22,6 +22,7 @@ def pan_clip(image, num_frames: int = 8, size=(64, 64), shift=(2, 1), start=(0, 
     dx, dy = shift
     x0, y0 = start
     frames, flows = [], []
+    prev = None
     for t in range(num_frames):
         s = (1.0 + zoom) ** t
         ch, cw = int(round(h * s)), int(round(w * s))
@@ -34,7 +35,11 @@ def pan_clip(image, num_frames: int = 8, size=(64, 64), shift=(2, 1), start=(0, 
         crop = img[top : top + ch, left : left + cw]
         frames.append(crop if (ch, cw) == (h, w) else resize_image(crop, shape=(h, w)))
         if t and not zoom:
-            flows.append(np.broadcast_to(np.array([dx, dy], np.float32), (h, w, 2)).copy())
+            # the window moves by whole pixels: the exact flow is the difference of the
+            # rounded offsets (not ``shift`` itself when it is fractional)
+            step = np.array([left - prev[0], top - prev[1]], np.float32)
+            flows.append(np.broadcast_to(step, (h, w, 2)).copy())
+        prev = (left, top)
     return frames, (flows if not zoom else None)
 
 
