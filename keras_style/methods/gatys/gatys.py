@@ -1,0 +1,663 @@
+"""Gatys, Ecker & Bethge (CVPR 2016): style transfer by optimising the image.
+
+```python
+import keras_style as ks
+model = ks.get("gatys", weights="vgg16_hed_bsds500", backbone="vgg16")
+out = model.stylize("photo.jpg", "starry.jpg", size=256, steps=150)   # HxWx3 in [0, 1]
+ks.save_image(out, "out.png")
+```
+
+The objective is jcjohnson/neural-style's (METHODS.md §3.2):
+
+    content_weight * sum_l mean((F_l(x) - F_l(c))^2)
+  + style_weight   * sum_l mean((G_l(x) - sum_i w_i G_l(s_i))^2)     G = F^T F / (C H W)
+  + tv_weight      * sum (x[i+1,j] - x[i,j])^2 + (x[i,j+1] - x[i,j])^2
+
+with the same normalisations as the Lua code (MSE means, Gram divided by C·H·W, per-layer
+weights not divided by the number of layers). Only the total-variation weight changes
+units: ours is measured on images in [0, 1] instead of the Caffe 0-255 range.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_style.backend_grad import value_and_grad
+from keras_style.errors import ConfigError, ImageError, OptimizationError
+from keras_style.losses import functional as F
+from keras_style.optimizers.lbfgs import LBFGS, Adam, NonFiniteError
+from keras_style.registry import register
+
+# --- defaults, with their sources ---------------------------------------------------
+# jcjohnson/neural-style `-content_layers relu4_2` (METHODS §3.2; Gatys et al. Fig. 2: conv4_2).
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+# jcjohnson/neural-style `-style_layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1` (METHODS §3.2).
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+# `-content_weight 5`, per content layer; our content term is the same MSE (mean) (§3.2).
+DEFAULT_CONTENT_WEIGHT = 5.0
+# `-style_weight 100`, per style layer, not divided by the number of layers; our Gram
+# (F^T F / CHW) and its mean squared difference are the Lua code's (§3.2).
+DEFAULT_STYLE_WEIGHT = 100.0
+# `-tv_weight 1e-3` on strength * 1/2 * sum of squared neighbour differences of the
+# Caffe-range image (x255; the Lua code uses x256, §3.2 quirk): 1e-3 * 255^2 / 2 for images
+# in [0, 1].
+DEFAULT_TV_WEIGHT = 1e-3 * 255.0**2 / 2.0
+# `-learning_rate 10` (Adam only) in 0-255 units (§3.2) -> 10 / 255 for images in [0, 1].
+DEFAULT_ADAM_LEARNING_RATE = 10.0 / 255.0
+# optim.lbfgs learningRate 1 (neural-style passes no other value, §3.2).
+DEFAULT_LBFGS_LEARNING_RATE = 1.0
+# optim.lbfgs nCorrection default 100 (§3.2).
+DEFAULT_HISTORY_SIZE = 100
+# `-num_iterations 1000` (§3.2).
+DEFAULT_STEPS = 1000
+
+_ARCHS = ("vgg16", "vgg19", "vgg19_normalised")
+
+
+# --- image helpers at the edges -----------------------------------------------------
+
+
+def _as_rgb(src, what):
+    """Any supported image -> float32 HxWx3 in [0, 1] (grayscale repeated, alpha dropped)."""
+    from keras_style.images import load_image
+
+    if isinstance(src, np.ndarray) or (hasattr(src, "shape") and not isinstance(src, (str, bytes))):
+        arr = np.asarray(keras.ops.convert_to_numpy(src) if not isinstance(src, np.ndarray) else src)
+        if arr.ndim == 4 and arr.shape[0] == 1:
+            arr = arr[0]
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        if arr.ndim != 3 or arr.shape[-1] not in (1, 2, 3, 4):
+            raise ImageError(
+                f"{what} must be HxW, HxWx1, HxWx3 or HxWx4, got an array of shape {arr.shape}."
+            )
+        if arr.dtype == np.uint8:
+            arr = arr.astype(np.float32) / 255.0
+        elif arr.dtype == np.uint16:
+            arr = arr.astype(np.float32) / 65535.0
+        arr = arr.astype(np.float32)
+        if arr.shape[-1] in (2, 4):  # drop alpha
+            arr = arr[..., :-1]
+        if arr.shape[-1] == 1:
+            arr = np.repeat(arr, 3, axis=-1)
+        if not np.all(np.isfinite(arr)):
+            raise ImageError(f"{what} contains NaN or Inf values.")
+        return np.clip(arr, 0.0, 1.0)
+    try:
+        arr = load_image(src)
+    except FileNotFoundError:
+        raise
+    arr = np.asarray(arr, np.float32)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    if arr.shape[-1] == 4:
+        arr = arr[..., :3]
+    return arr
+
+
+def _resize(img, hw, antialias=True):
+    """Bilinear resize of an HxWxC NumPy image to ``hw`` (NumPy out)."""
+    h, w = int(hw[0]), int(hw[1])
+    if img.shape[:2] == (h, w):
+        return img.astype(np.float32)
+    out = ops.image.resize(
+        ops.convert_to_tensor(img[None].astype(np.float32)), (h, w),
+        interpolation="bilinear", antialias=antialias,
+    )
+    return np.asarray(ops.convert_to_numpy(out)[0], np.float32)
+
+
+def _shorter_side_to(hw, size):
+    h, w = hw
+    s = size / min(h, w)
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+
+def _longer_side_to(hw, size):
+    h, w = hw
+    s = size / max(h, w)
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+
+def _min_side(layers):
+    """Smallest input side for which every tap in ``layers`` is at least 1 px."""
+    pools = 0
+    for name in layers:
+        block = int(name[4])  # conv{b}_k, relu{b}_k, pool{b}
+        pools = max(pools, block if name.startswith("pool") else block - 1)
+    return 2**pools
+
+
+def _style_size(hw, longer, min_side):
+    """Resize ``hw`` so its longer side is ``longer``, but keep the shorter side >= min_side."""
+    out = _longer_side_to(hw, longer)
+    if min(out) < min_side:
+        out = _shorter_side_to(hw, min_side)
+    return out
+
+
+def _as_mask(src, what):
+    """Mask image/array -> float32 HxW in [0, 1] (colour masks are averaged)."""
+    if isinstance(src, np.ndarray) and src.ndim == 2:
+        m = src.astype(np.float32)
+        if src.dtype == np.uint8:
+            m = m / 255.0
+    else:
+        m = _as_rgb(src, what).mean(axis=-1)
+    if m.max() <= 0:
+        raise ConfigError(f"{what} is empty (all zeros); the style would apply nowhere.")
+    return np.clip(m, 0.0, 1.0)
+
+
+# --- callbacks ----------------------------------------------------------------------
+
+
+def _call_callbacks(callbacks, step, image_fn, logs):
+    stop = False
+    for cb in callbacks:
+        if isinstance(cb, keras.callbacks.Callback):
+            cb.on_train_batch_end(step, dict(logs))
+        else:
+            if cb(step, image_fn(), dict(logs)) is True:
+                stop = True
+    return stop
+
+
+# --- the model ----------------------------------------------------------------------
+
+
+@register(
+    "gatys",
+    "model",
+    aliases=("neural_style", "gatys_style_transfer"),
+    test_config={"weights": None},
+    paper="https://arxiv.org/abs/1508.06576",
+)
+@keras.saving.register_keras_serializable(package="keras_style")
+class Gatys:
+    """Gatys et al. neural style transfer: optimise an image's VGG features (L-BFGS or Adam).
+
+    Args:
+        backbone: ``"vgg19"`` (the paper's and jcjohnson/neural-style's network),
+            ``"vgg16"`` or ``"vgg19_normalised"``.
+        weights: weights of the backbone: ``"vgg19_imagenet"`` (default; downloaded by
+            keras.applications on first use), ``"vgg16_hed_bsds500"`` (offline, with
+            ``backbone="vgg16"``), a path, or ``None`` (random: colours only, for tests).
+        pooling: ``"max"`` (neural-style's default ``-pooling max``) or ``"avg"`` (the
+            paper's choice for synthesis, Gatys et al. 2016 §2).
+        jit_compile: XLA for the optimisation step on tensorflow (``"auto"`` = a plain
+            compiled graph; ``True`` = XLA, which compiles once per image size, 12-45 s,
+            see `keras_style.backend_grad.value_and_grad`).
+
+    The instance holds no image state; `stylize` can be called repeatedly.
+    """
+
+    def __init__(self, backbone="vgg19", weights="vgg19_imagenet", pooling="max", jit_compile="auto"):
+        if backbone not in _ARCHS:
+            raise ConfigError(f"backbone must be one of {', '.join(_ARCHS)}, got {backbone!r}.")
+        if pooling not in ("max", "avg"):
+            raise ConfigError(f"pooling must be 'max' or 'avg', got {pooling!r}.")
+        if jit_compile not in ("auto", True, False):
+            raise ConfigError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}.")
+        if isinstance(weights, str):
+            arch_of = {"vgg16_hed_bsds500": "vgg16", "vgg16_imagenet": "vgg16", "vgg19_imagenet": "vgg19"}
+            if arch_of.get(weights, backbone) != backbone:
+                if backbone == "vgg19" and arch_of[weights] == "vgg16":
+                    backbone = "vgg16"  # vgg16 weights given with the default backbone: follow them
+                else:
+                    raise ConfigError(
+                        f"weights {weights!r} are for {arch_of[weights]}, not backbone {backbone!r}."
+                    )
+        self.backbone = backbone
+        self.weights = weights
+        self.pooling = pooling
+        self.jit_compile = jit_compile
+        self._extractors = {}
+
+    def get_config(self):
+        return {
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "pooling": self.pooling,
+            "jit_compile": self.jit_compile,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"Gatys(backbone={self.backbone!r}, weights={self.weights!r}, pooling={self.pooling!r})"
+
+    # ------------------------------------------------------------------ helpers
+
+    def valid_layers(self):
+        """Tap names of the backbone (``conv1_1, relu1_1, ..., pool5``)."""
+        from keras_style.backbones.vgg import tap_names
+
+        return tap_names(self.backbone)
+
+    def _check_layers(self, layers, what):
+        if isinstance(layers, str):
+            layers = [layers]
+        layers = list(layers or [])
+        if not layers and what == "style_layers":
+            raise ConfigError("style_layers is empty; name at least one layer such as 'relu1_1'.")
+        valid = self.valid_layers()
+        bad = [n for n in layers if n not in valid]
+        if bad:
+            raise ConfigError(
+                f"Unknown {what} {bad} for {self.backbone}. Valid names: {', '.join(valid)}."
+            )
+        return list(dict.fromkeys(layers))
+
+    def extractor(self, layers):
+        """The (cached) frozen feature extractor for ``layers``."""
+        import keras_style as ks
+
+        key = tuple(sorted(layers))
+        if key not in self._extractors:
+            self._extractors[key] = ks.get(
+                self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling
+            )
+        return self._extractors[key]
+
+    # ------------------------------------------------------------------ stylize
+
+    def stylize(
+        self,
+        content,
+        style,
+        *,
+        style_blend=None,
+        size=None,
+        content_weight=DEFAULT_CONTENT_WEIGHT,
+        style_weight=DEFAULT_STYLE_WEIGHT,
+        tv_weight=DEFAULT_TV_WEIGHT,
+        content_layers=DEFAULT_CONTENT_LAYERS,
+        style_layers=DEFAULT_STYLE_LAYERS,
+        steps=DEFAULT_STEPS,
+        optimizer="lbfgs",
+        learning_rate=None,
+        init="content",
+        seed=None,
+        preserve_color=False,
+        style_scale=1.0,
+        scales=None,
+        mask=None,
+        verbose=1,
+        snapshot_every=0,
+        snapshot_dir=None,
+        callbacks=None,
+        history_size=DEFAULT_HISTORY_SIZE,
+        line_search="strong_wolfe",
+    ):
+        """Stylize ``content`` with ``style``; returns float32 HxWx3 in [0, 1].
+
+        Args:
+            content: image (path, PIL, NumPy HxW / HxWx1 / HxWx3 / HxWx4, tensor).
+            style: one image or a list of images.
+            style_blend: weights of several styles (normalised to sum 1; default equal).
+                Each style layer's target is sum_i w_i Gram(s_i) (neural-style
+                ``-style_blend_weights``).
+            size: shorter side of the output; ``None`` keeps the content's size.
+            content_weight, style_weight, tv_weight: loss weights (defaults: neural-style's,
+                see the module constants for their sources and units). ``tv_weight=0``
+                turns TV off; negative weights are errors.
+            content_layers, style_layers: tap names of the backbone (``relu4_2`` ...).
+                ``content_layers=()`` gives pure texture synthesis.
+            steps: optimisation steps (L-BFGS iterations or Adam steps); an int, or one
+                int per entry of ``scales``. neural-style's default is 1000.
+            optimizer: ``"lbfgs"`` (default, Gatys et al. and neural-style) or ``"adam"``.
+            learning_rate: Adam step (default 10/255, neural-style's 10 in 0-255 units) or
+                L-BFGS initial step multiplier (default 1).
+            init: ``"content"`` (default here: converges in far fewer steps),
+                ``"noise"`` (the paper's white noise; neural-style's default ``random``)
+                or an image (resized to the content's size).
+            seed: seeds the noise initialisation.
+            preserve_color: luminance-only result: the output's Y (YIQ) with the
+                content's I and Q (neural-style ``-original_colors 1``, which uses YUV).
+            style_scale: the style image is resized so that its longer side is
+                ``style_scale`` x the output's longer side (neural-style ``-style_scale``).
+            scales: coarse-to-fine shorter sides, e.g. ``(256, 512)``: optimise at 256,
+                upsample the result, continue at 512. The last scale is the output size.
+            mask: where the style applies. One mask (image/array, HxW in [0, 1], any size,
+                resized to the content): style inside the mask only, the content term
+                everywhere. A list with one mask per style image: each style only inside
+                its own mask (Gram matrices of masked features, normalised by the mask's
+                area; Gatys et al. 2017 "spatial control").
+            verbose: 0 silent, 1 progress bar with the loss terms.
+            snapshot_every, snapshot_dir: save ``step_XXXXX.png`` every N steps.
+            callbacks: list of callables ``fn(step, image, logs)`` (return ``True`` to stop
+                early) and/or ``keras.callbacks.Callback`` objects (their
+                ``on_train_begin``/``on_train_batch_end(step, logs)``/``on_train_end`` are
+                called; ``logs`` holds the loss terms).
+            history_size, line_search: L-BFGS options (see `keras_style.optimizers.LBFGS`).
+
+        Raises:
+            ConfigError: bad layer names (lists the valid ones), ``steps < 1``, negative
+                weights, empty ``style_layers``, mismatched ``style_blend``/``mask``.
+            OptimizationError: the loss or gradient became NaN/Inf; the message names the
+                step; ``error.last_good`` holds the last finite image (also written to
+                ``snapshot_dir/last_good.png`` when ``snapshot_dir`` is set).
+        """
+        # ---- validate everything before any work
+        content_layers = self._check_layers(content_layers, "content_layers")
+        style_layers = self._check_layers(style_layers, "style_layers")
+        for name, v in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}.")
+        if optimizer not in ("lbfgs", "adam"):
+            raise ConfigError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}.")
+        if learning_rate is not None and not learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {learning_rate}.")
+        if not style_scale > 0:
+            raise ConfigError(f"style_scale must be > 0, got {style_scale}.")
+        if scales is not None:
+            scales = [int(s) for s in ([scales] if isinstance(scales, (int, float)) else scales)]
+            if not scales or any(s < 16 for s in scales):
+                raise ConfigError(f"scales must be shorter sides >= 16 px, got {scales}.")
+        elif size is not None:
+            if int(size) < 16:
+                raise ConfigError(f"size must be >= 16 px, got {size}.")
+        n_scales = len(scales) if scales else 1
+        steps_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * n_scales
+        if len(steps_list) != n_scales:
+            raise ConfigError(f"steps has {len(steps_list)} entries for {n_scales} scales.")
+        for s in steps_list:
+            if not isinstance(s, (int, np.integer)) or s < 1:
+                raise ConfigError(f"steps must be a positive integer, got {steps!r}.")
+        if int(snapshot_every) < 0:
+            raise ConfigError(f"snapshot_every must be >= 0, got {snapshot_every}.")
+        if snapshot_every and snapshot_dir is None:
+            raise ConfigError("snapshot_every needs snapshot_dir (a folder to write PNGs to).")
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not (callable(cb) or isinstance(cb, keras.callbacks.Callback)):
+                raise ConfigError(f"callbacks must be callables or keras Callbacks, got {cb!r}.")
+
+        # ---- images
+        content_img = _as_rgb(content, "content")
+        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        if not styles:
+            raise ConfigError("style is empty; give at least one style image.")
+        style_imgs = [_as_rgb(s, f"style {i}") for i, s in enumerate(styles)]
+        if style_blend is None:
+            blend = np.full(len(style_imgs), 1.0 / len(style_imgs))
+        else:
+            blend = np.asarray(style_blend, np.float64).reshape(-1)
+            if blend.size != len(style_imgs) or np.any(blend < 0) or blend.sum() <= 0:
+                raise ConfigError(
+                    f"style_blend needs {len(style_imgs)} non-negative weights (one per style), "
+                    f"got {style_blend!r}."
+                )
+            blend = blend / blend.sum()  # neural-style normalises to sum 1 (§3.2)
+        per_style_masks = None
+        single_mask = None
+        if mask is not None:
+            if isinstance(mask, (list, tuple)):
+                if len(mask) != len(style_imgs):
+                    raise ConfigError(
+                        f"mask is a list of {len(mask)} masks for {len(style_imgs)} styles; give "
+                        "one mask per style image (or a single mask)."
+                    )
+                per_style_masks = [_as_mask(m, f"mask {i}") for i, m in enumerate(mask)]
+            else:
+                single_mask = _as_mask(mask, "mask")
+        if isinstance(init, str):
+            if init not in ("content", "noise"):
+                raise ConfigError(f"init must be 'content', 'noise' or an image, got {init!r}.")
+            init_img = None
+        else:
+            init_img = _as_rgb(init, "init")
+
+        ch, cw = content_img.shape[:2]
+        if scales:
+            sizes = [_shorter_side_to((ch, cw), s) for s in scales]
+        elif size is not None:
+            sizes = [_shorter_side_to((ch, cw), int(size))]
+        else:
+            sizes = [(ch, cw)]
+        min_side = _min_side(content_layers + style_layers)
+        if min(sizes[0]) < min_side:
+            raise ConfigError(
+                f"The content is too small ({sizes[0][0]}x{sizes[0][1]}) for layer "
+                f"{max(content_layers + style_layers)}; use at least {min_side} px."
+            )
+
+        if learning_rate is None:
+            learning_rate = DEFAULT_LBFGS_LEARNING_RATE if optimizer == "lbfgs" else DEFAULT_ADAM_LEARNING_RATE
+        if snapshot_dir is not None:
+            Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
+
+        for cb in callbacks:
+            if isinstance(cb, keras.callbacks.Callback):
+                cb.on_train_begin()
+        x = None
+        step_offset = 0
+        for si, hw in enumerate(sizes):
+            if x is None:
+                if init_img is not None:
+                    x0 = _resize(init_img, hw)
+                elif init == "noise":
+                    # white noise (Gatys et al.); neural-style: N(0,1)*0.001 in Caffe units around
+                    # the mean, i.e. flat grey; we use a visible std 0.05 around ImageNet's mean.
+                    rng = np.random.default_rng(seed)
+                    mean = np.asarray([0.485, 0.456, 0.406], np.float32)
+                    x0 = mean + 0.05 * rng.standard_normal((*hw, 3)).astype(np.float32)
+                else:
+                    x0 = _resize(content_img, hw)
+            else:
+                x0 = _resize(x, hw, antialias=False)
+            x, stopped = self._optimise(
+                x0=x0.astype(np.float32),
+                content=_resize(content_img, hw),
+                styles=[
+                    _resize(s, _style_size(s.shape[:2], style_scale * max(hw), min_side))
+                    for s in style_imgs
+                ],
+                blend=blend,
+                single_mask=None if single_mask is None else _resize(single_mask[..., None], hw)[..., 0],
+                per_style_masks=None if per_style_masks is None else [_resize(m[..., None], hw)[..., 0] for m in per_style_masks],
+                content_layers=content_layers,
+                style_layers=style_layers,
+                weights=(float(content_weight), float(style_weight), float(tv_weight)),
+                steps=int(steps_list[si]),
+                optimizer=optimizer,
+                learning_rate=float(learning_rate),
+                verbose=verbose,
+                snapshot_every=int(snapshot_every),
+                snapshot_dir=snapshot_dir,
+                callbacks=callbacks,
+                step_offset=step_offset,
+                history_size=history_size,
+                line_search=line_search,
+                label=f"scale {si + 1}/{len(sizes)} {hw[0]}x{hw[1]}" if len(sizes) > 1 else None,
+            )
+            step_offset += int(steps_list[si])
+            if stopped:
+                break
+        for cb in callbacks:
+            if isinstance(cb, keras.callbacks.Callback):
+                cb.on_train_end()
+        out = np.clip(x, 0.0, 1.0)
+        if preserve_color:
+            out = self.preserve_color(out, _resize(content_img, out.shape[:2]))
+        return out.astype(np.float32)
+
+    @staticmethod
+    def preserve_color(result, content):
+        """Luminance of ``result`` + chroma (I, Q) of ``content``, clipped to [0, 1]."""
+        y = ops.convert_to_numpy(F.rgb_to_yiq(result))
+        c = ops.convert_to_numpy(F.rgb_to_yiq(content))
+        merged = np.concatenate([y[..., :1], c[..., 1:]], axis=-1)
+        return np.clip(ops.convert_to_numpy(F.yiq_to_rgb(merged)), 0.0, 1.0)
+
+    # ------------------------------------------------------------------ objective
+
+    def build_objective(self, content_layers, style_layers, weights, masked_styles):
+        """``objective(x, *targets) -> (loss, terms)`` written with keras.ops.
+
+        ``targets`` are, in order: one content feature map per content layer; then, if
+        ``masked_styles`` is 0, one blended Gram target per style layer (plus one style-mask
+        image if a single mask is used, see `_optimise`), else for each style a Gram target
+        per style layer followed by its mask image.
+        """
+        cw, sw, tvw = weights
+        extractor = self.extractor(list(content_layers) + list(style_layers))
+        n_c, n_s = len(content_layers), len(style_layers)
+
+        def masked_gram(f, m):
+            # m: (1, H, W, 1) mask image resized to f's size; Gram normalised by the mask area
+            hw = ops.shape(f)[1:3]
+            mm = ops.image.resize(m, hw, interpolation="bilinear")
+            area = ops.maximum(ops.sum(mm), 1e-6)
+            n = ops.cast(hw[0] * hw[1], "float32")
+            return F.gram_matrix(ops.cast(f, "float32") * mm) * (n / area)
+
+        def objective(x, *targets):
+            feats = extractor(x)
+            terms = {}
+            i = 0
+            c_loss = ops.convert_to_tensor(0.0)
+            for layer in content_layers:
+                c_loss = c_loss + ops.mean(ops.square(ops.cast(feats[layer], "float32") - targets[i]))
+                i += 1
+            s_loss = ops.convert_to_tensor(0.0)
+            if masked_styles == 0:
+                for layer in style_layers:
+                    g = F.gram_matrix(feats[layer])
+                    s_loss = s_loss + ops.mean(ops.square(g - targets[i]))
+                    i += 1
+            elif masked_styles < 0:  # one mask for the blended style
+                m = targets[i + n_s]
+                for layer in style_layers:
+                    g = masked_gram(feats[layer], m)
+                    s_loss = s_loss + ops.mean(ops.square(g - targets[i]))
+                    i += 1
+                i += 1
+            else:
+                for _ in range(masked_styles):
+                    m, w = targets[i + n_s], targets[i + n_s + 1]
+                    for layer in style_layers:
+                        g = masked_gram(feats[layer], m)
+                        s_loss = s_loss + w * ops.mean(ops.square(g - targets[i]))
+                        i += 1
+                    i += 2
+            tv = F.total_variation(x, kind="squared")[0]
+            terms["content"] = cw * c_loss
+            terms["style"] = sw * s_loss
+            terms["tv"] = tvw * tv
+            loss = terms["content"] + terms["style"] + terms["tv"]
+            return loss, terms
+
+        del n_c
+        return objective
+
+    def _targets(self, content, styles, blend, single_mask, per_style_masks, content_layers, style_layers):
+        extractor = self.extractor(list(content_layers) + list(style_layers))
+        out = []
+        if content_layers:
+            feats = extractor(ops.convert_to_tensor(content[None]))
+            out += [np.asarray(ops.convert_to_numpy(ops.cast(feats[lay], "float32"))) for lay in content_layers]
+        grams = []
+        for s in styles:
+            feats = extractor(ops.convert_to_tensor(s[None]))
+            grams.append([np.asarray(ops.convert_to_numpy(F.gram_matrix(feats[lay]))) for lay in style_layers])
+        if per_style_masks is None:
+            out += [sum(w * g[j] for w, g in zip(blend, grams)).astype(np.float32) for j in range(len(style_layers))]
+            if single_mask is not None:
+                out.append(single_mask[None, :, :, None].astype(np.float32))
+            masked = 0 if single_mask is None else -1
+        else:
+            k = len(styles)
+            for w, g, m in zip(blend, grams, per_style_masks):
+                out += list(g)
+                out.append(m[None, :, :, None].astype(np.float32))
+                # each style's loss weighted by its blend weight x k (equal blend -> 1 each)
+                out.append(np.asarray(w * k, np.float32))
+            masked = k
+        return out, masked
+
+    def _optimise(
+        self, *, x0, content, styles, blend, single_mask, per_style_masks, content_layers,
+        style_layers, weights, steps, optimizer, learning_rate, verbose, snapshot_every,
+        snapshot_dir, callbacks, step_offset, history_size, line_search, label,
+    ):
+        import keras_style as ks
+
+        targets, masked = self._targets(
+            content, styles, blend, single_mask, per_style_masks, content_layers, style_layers
+        )
+        objective = self.build_objective(content_layers, style_layers, weights, masked)
+        step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
+        shape = (1, *x0.shape)
+
+        def fun(x):
+            return step_fn(x, *targets)
+
+        if optimizer == "lbfgs":
+            opt = LBFGS(fun, x0.reshape(shape), history_size=history_size,
+                        line_search=line_search, learning_rate=learning_rate)
+        else:
+            opt = Adam(fun, x0.reshape(shape), learning_rate=learning_rate)
+
+        names = ["loss", "content", "style", "tv"]
+        bar = keras.utils.Progbar(steps, stateful_metrics=names) if verbose else None
+        if bar is not None and label:
+            print(label)
+        last_good = x0.copy()
+        last_snapshot = None
+        stopped = False
+        for k in range(1, steps + 1):
+            step = step_offset + k
+            try:
+                f, aux = opt.step()
+            except NonFiniteError:
+                path = None
+                if snapshot_dir is not None:
+                    path = os.path.join(snapshot_dir, "last_good.png")
+                    ks.save_image(np.clip(last_good, 0, 1), path, overwrite=True)
+                where = (
+                    f"; the last good image was saved to {path}" if path
+                    else (f"; the last snapshot is {last_snapshot}" if last_snapshot else "")
+                )
+                err = OptimizationError(
+                    f"The loss became NaN/Inf at step {step} ({optimizer}){where}. Lower the "
+                    "learning rate or the loss weights, or use optimizer='lbfgs'."
+                )
+                err.step = step
+                err.last_good = np.clip(last_good, 0, 1)
+                err.snapshot = path or last_snapshot
+                raise err from None
+            x_now = opt.x[0]
+            if optimizer == "adam" and not np.all(np.isfinite(x_now)):
+                # Adam's update itself overflowed
+                err = OptimizationError(f"The image became NaN/Inf at step {step} (adam).")
+                err.step, err.last_good, err.snapshot = step, np.clip(last_good, 0, 1), last_snapshot
+                raise err
+            last_good = x_now.copy()
+            logs = {"loss": f, **aux}
+            if bar is not None:
+                bar.update(k, values=[(n, logs[n]) for n in names])
+            if snapshot_every and (step % snapshot_every == 0):
+                last_snapshot = os.path.join(snapshot_dir, f"step_{step:05d}.png")
+                ks.save_image(np.clip(x_now, 0, 1), last_snapshot, overwrite=True)
+            if callbacks and _call_callbacks(callbacks, step, lambda x_=x_now: np.clip(x_, 0, 1), logs):
+                stopped = True
+                break
+        return opt.x[0].copy(), stopped
+
+
+def _stylize_options():
+    """Names of the `Gatys.stylize` keyword options (for the CLI)."""
+    return [p for p in inspect.signature(Gatys.stylize).parameters if p not in ("self", "content", "style")]
