@@ -1,1 +1,2 @@
 """keras_style.callbacks: importing this package registers its entries."""
+from keras_style.callbacks.stylized_preview import StylizedPreview, stylized_preview  # noqa: E402,F401
