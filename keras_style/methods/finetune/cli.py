@@ -1,0 +1,138 @@
+"""`keras-style finetune DATA --val VAL --backbone resnet50 --epochs 5 -o model.keras`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from keras_style.errors import ConfigError, DataError
+
+
+def add_finetune_parser(sub):
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a keras.applications backbone on an image folder (one sub-folder per class)",
+        description=(
+            "Fine-tune a pretrained backbone with a new head. DATA has one sub-folder per class. "
+            "Training images get the seed_augment pipeline (flip + random resized crop + HSV scale)."
+        ),
+    )
+    p.add_argument("data", help="training folder: DATA/<class name>/*.jpg")
+    p.add_argument("--val", help="validation folder with the same class sub-folders")
+    p.add_argument("-o", "--output", required=True, help="output .keras file")
+    p.add_argument("--backbone", default="resnet50", help="keras.applications name (e.g. resnet50, mobilenet_v2)")
+    p.add_argument("--weights", default="imagenet",
+                   help="imagenet | none | a weights file | vgg16_hed_bsds500 (offline, backbone vgg16)")
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--freeze", default=None,
+                   help="'all', a fraction (0.5), or comma-separated layer patterns (conv1*,conv2*)")
+    p.add_argument("--unfreeze", default=None, help="after --epochs, unfreeze this pattern ('*' = all)...")
+    p.add_argument("--unfreeze-epochs", type=int, default=0, help="...and train this many more epochs at 1e-5")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="default 1e-3 if the whole backbone is frozen else 1e-5 (keras.io guide)")
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--reuse-imagenet-classes", action="store_true",
+                   help="start matching class names from their ImageNet classifier rows")
+    p.add_argument("--no-augment", action="store_true", help="no training augmentation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=run_finetune)
+
+
+def parse_freeze(value):
+    if value is None:
+        return None
+    v = value.strip()
+    if v.lower() in ("all", "true"):
+        return True
+    if v.lower() in ("none", "false", ""):
+        return None
+    try:
+        f = float(v)
+    except ValueError:
+        parts = [s.strip() for s in v.split(",") if s.strip()]
+        return parts[0] if len(parts) == 1 else parts
+    return int(f) if f.is_integer() and f > 1 else f
+
+
+def image_datasets(data, val, image_size, batch_size, seed, augment=True):
+    """(train_ds, val_ds or None, class_names): tf.data pipelines of images in [0, 1]."""
+    import keras
+    import tensorflow as tf
+
+    import keras_style as ks
+
+    data = Path(data)
+    if not data.is_dir():
+        raise DataError(f"{data} is not a folder with one sub-folder per class.")
+    classes = sorted(d.name for d in data.iterdir() if d.is_dir())
+    if len(classes) < 2:
+        raise DataError(f"{data} needs at least two class sub-folders, found {classes}.")
+    load = round(image_size * 256 / 224) if augment else image_size  # resize 256 -> crop 224 (d2l)
+    train = keras.utils.image_dataset_from_directory(
+        data, labels="inferred", label_mode="int", class_names=classes, image_size=(load, load),
+        batch_size=batch_size, shuffle=True, seed=seed, crop_to_aspect_ratio=True, verbose=False,
+    )
+    train = train.map(lambda x, y: (x / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        aug = ks.get("seed_augment", size=image_size, seed=seed)
+        train = train.map(lambda x, y: (aug(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    val_ds = None
+    if val:
+        val_ds = keras.utils.image_dataset_from_directory(
+            val, labels="inferred", label_mode="int", class_names=classes,
+            image_size=(image_size, image_size), batch_size=batch_size, shuffle=False,
+            crop_to_aspect_ratio=True, verbose=False,
+        ).map(lambda x, y: (x / 255.0, y))
+    return train.prefetch(tf.data.AUTOTUNE), val_ds, classes
+
+
+def save_model_atomic(model, output, overwrite=False):
+    out = Path(output)
+    if out.suffix != ".keras":
+        raise ConfigError(f"--output must end with .keras, got {out}.")
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def run_finetune(args):
+    import keras_style as ks
+    from keras_style.methods.finetune import unfreeze
+
+    weights = None if str(args.weights).lower() == "none" else args.weights
+    train, val, classes = image_datasets(
+        args.data, args.val, args.image_size, args.batch_size, args.seed, augment=not args.no_augment
+    )
+    model = ks.get(
+        "finetune",
+        backbone=args.backbone,
+        class_names=classes,
+        weights=weights,
+        input_shape=(args.image_size, args.image_size, 3),
+        dropout=args.dropout,
+        freeze=parse_freeze(args.freeze),
+        reuse_imagenet_classes=args.reuse_imagenet_classes,
+        learning_rate=args.learning_rate,
+    )
+    verbose = 0 if args.quiet else 2
+    info = model.describe()
+    if not args.quiet:
+        print(f"classes: {classes}; frozen layers: {info['frozen_layers']}/{info['layers_with_weights']}")
+        if info["imagenet_matches"]:
+            print("ImageNet matches:", {k: v["index"] for k, v in info["imagenet_matches"].items()})
+    model.fit(train, validation_data=val, epochs=args.epochs, verbose=verbose)
+    if args.unfreeze and args.unfreeze_epochs > 0:
+        unfreeze(model, args.unfreeze)
+        model.fit(train, validation_data=val, epochs=args.unfreeze_epochs, verbose=verbose)
+    save_model_atomic(model, args.output, args.overwrite)
+    if not args.quiet:
+        print(f"wrote {args.output}")
+    return 0
