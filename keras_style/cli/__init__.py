@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "keras_style.cli.convert_cmds",
     "keras_style.cli.video_cmds",
     "keras_style.cli.augment_cmds",
+    "keras_style.cli.denoise_cmds",
+    "keras_style.cli.dream_cmds",
 ]
 
 
