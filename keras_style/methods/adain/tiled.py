@@ -10,7 +10,7 @@ Here the image is processed in two tiled passes:
    Whole-image statistics, interpolation, masks and alpha are then applied to that map
    exactly as without tiles.
 2. **Decode** the target feature map in overlapping tiles and blend them with linear
-   (feathered) weights in the overlaps.
+   (feathered) weights in the overlaps (`keras_style.tiling.tiled_apply`, output scale 8).
 
 Tiles and overlaps are rounded to multiples of 8 px (one feature pixel). With an overlap
 larger than the encoder's receptive radius (about 40 px at relu4_1) the result matches the
@@ -40,18 +40,6 @@ def _cores(starts, tile, length):
         bounds.append(int(8 * round(mid / 8)))
     bounds.append(length)
     return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _ramp(n, overlap_lo, overlap_hi):
-    """1-D blending weights of a tile of n px: linear ramps over the overlaps."""
-    w = np.ones(n, np.float32)
-    if overlap_lo > 0:
-        w[:overlap_lo] = (np.arange(overlap_lo, dtype=np.float32) + 0.5) / overlap_lo
-    if overlap_hi > 0:
-        w[n - overlap_hi :] = np.minimum(
-            w[n - overlap_hi :], (np.arange(overlap_hi, 0, -1, dtype=np.float32) - 0.5) / overlap_hi
-        )
-    return w
 
 
 def stylize_tiled(model, image, encoded, weights, labels, alpha, tile, overlap, verbose=0):
@@ -94,29 +82,20 @@ def stylize_tiled(model, image, encoded, weights, labels, alpha, tile, overlap, 
     # whole-image statistics, interpolation, masks, alpha: as untiled
     target = model._target(feat[None], encoded, weights, labels, alpha)[0]
 
-    # 2. decode in overlapping feature tiles with feathered blending
-    ft, fo = th // 8, o // 8
-    fys, fxs = _starts(H // 8, ft, max(1, ft - fo)), _starts(W // 8, tw // 8, max(1, tw // 8 - fo))
-    out = np.zeros((H, W, 3), np.float32)
-    wsum = np.zeros((H, W, 1), np.float32)
-    for i, fy in enumerate(fys):
-        for j, fx in enumerate(fxs):
-            piece = target[fy : fy + ft, fx : fx + tw // 8]
-            dec = model.decode(piece[None])[0]
-            ph, pw = dec.shape[:2]
-            lo_y = 8 * (fys[i - 1] + ft - fy) if i > 0 else 0
-            hi_y = 8 * (fy + ft - fys[i + 1]) if i + 1 < len(fys) else 0
-            lo_x = 8 * (fxs[j - 1] + tw // 8 - fx) if j > 0 else 0
-            hi_x = 8 * (fx + tw // 8 - fxs[j + 1]) if j + 1 < len(fxs) else 0
-            wgt = (
-                _ramp(ph, max(lo_y, 0), max(hi_y, 0))[:, None, None]
-                * _ramp(pw, max(lo_x, 0), max(hi_x, 0))[None, :, None]
-            )
-            out[8 * fy : 8 * fy + ph, 8 * fx : 8 * fx + pw] += dec * wgt
-            wsum[8 * fy : 8 * fy + ph, 8 * fx : 8 * fx + pw] += wgt
-            if bar is not None:
-                bar.add(1)
-    out = out / np.maximum(wsum, 1e-8)
+    # 2. decode in overlapping feature tiles with feathered blending (keras_style.tiling;
+    #    the decoder has no instance norm, so no statistics passes)
+    from keras_style.tiling import tiled_apply
+
+    if bar is not None:
+        bar.add(n_tiles)
+    out = tiled_apply(
+        model.decode,
+        target[None],
+        tile=(th // 8, tw // 8),
+        overlap=o // 8,
+        whole_image_stats=False,
+        verbose=0,
+    )[0]
     return out[:h, :w]
 
 
