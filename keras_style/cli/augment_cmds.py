@@ -141,6 +141,9 @@ def _save_atomic(array, path, overwrite):
     os.close(fd)
     try:
         Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,6 +7,8 @@ from keras_style.layers.augmentation.random_hsv_scale import RandomHSVScale  # n
 from keras_style.layers.augmentation.random_resized_crop import RandomResizedCrop  # noqa: F401
 
 __all__ = ["AutoContrast", "CoarseDropout", "RandomHSVScale", "RandomResizedCrop"]
-from keras_style.layers.augmentation import keras_core  # noqa: E402,F401
-from keras_style.layers.augmentation import keras_cv_interop  # noqa: E402,F401
-from keras_style.layers.augmentation import presets  # noqa: E402,F401
+from keras_style.layers.augmentation import (
+    keras_core,  # noqa: E402,F401
+    keras_cv_interop,  # noqa: E402,F401
+    presets,  # noqa: E402,F401
+)

@@ -57,7 +57,7 @@ def resolve_backbone(name: str):
         )
     ctor = getattr(keras.applications, class_name)
     module = ctor.__module__.rsplit(".", 1)[-1]  # keras.src.applications.resnet -> resnet
-    preprocess = getattr(importlib.import_module(f"keras.applications.{module}"), "preprocess_input")
+    preprocess = importlib.import_module(f"keras.applications.{module}").preprocess_input
     return class_name, ctor, preprocess
 
 
