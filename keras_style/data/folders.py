@@ -204,6 +204,7 @@ def image_folder(
     validate="header",
     drop_remainder=None,
     prefetch=True,
+    resize=None,
 ):
     """Batches of float32 images ``(batch, image_size, image_size, 3)`` in [0, 1].
 
@@ -227,6 +228,8 @@ def image_folder(
             later is dropped by ``ignore_errors`` so a long run never crashes.
         drop_remainder: default: drop the last partial batch (static shapes) unless the
             dataset has fewer images than one batch.
+        resize: shorter side before cropping (default ``image_size``); a larger value
+            gives crops of a smaller part of each image (more crops per photo).
 
     Raises:
         DataError: the folder is missing, empty or holds no readable image.
@@ -234,11 +237,14 @@ def image_folder(
     import tensorflow as tf
 
     _check_common(image_size, batch_size, crop)
+    resize = image_size if resize is None else int(resize)
+    if resize < image_size:
+        raise ConfigError(f"resize ({resize}) must be >= image_size ({image_size}).")
     files = readable_image_files(directory, recursive=recursive, validate=validate)
     if drop_remainder is None:
         drop_remainder = bool(repeat) or len(files) >= batch_size
     ds = tf.data.Dataset.from_tensor_slices(files)
-    decode = lambda p: resize_shorter_side(decode_image(p), image_size)  # noqa: E731
+    decode = lambda p: resize_shorter_side(decode_image(p), resize)  # noqa: E731
     if cache:
         # cache decoded + resized images (variable size), then shuffle/crop after
         ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()

@@ -1,0 +1,3 @@
+"""Johnson, Alahi & Fei-Fei (ECCV 2016): perceptual losses for style transfer and super-resolution."""
+from keras_style.methods.johnson.networks import JohnsonSRNetwork, JohnsonTransformer  # noqa: F401
+from keras_style.methods.johnson.style_transfer import JohnsonStyleTransfer  # noqa: F401
