@@ -393,8 +393,8 @@ def _describe_src(src):
 def _open_pil(src, max_pixels, what):
     """Open (not decode) ``src`` with Pillow after the file checks; bomb check on the header."""
     if isinstance(src, (str, os.PathLike)):
-        path = Path(os.fspath(src))
-        s = str(path)
+        s = str(os.fspath(src))
+        path = Path(s)
         if s.startswith(("http://", "https://", "ftp://")):
             raise ImageError(
                 f"{s} is a URL; keras_style does not download images. Download it first "
