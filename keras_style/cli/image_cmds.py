@@ -37,7 +37,9 @@ def _image_info(args):
     orient = "none" if o is None else f"{o} ({info['orientation_name']})"
     size = f"{info['width']}x{info['height']}"
     if (info["loaded_width"], info["loaded_height"]) != (info["width"], info["height"]):
-        size += f" (loaded as {info['loaded_width']}x{info['loaded_height']} after EXIF orientation)"
+        size += (
+            f" (loaded as {info['loaded_width']}x{info['loaded_height']} after EXIF orientation)"
+        )
     print(f"path:             {args.path}")
     print(f"format:           {info['format']}")
     print(f"size (w x h):     {size}")
