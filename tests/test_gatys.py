@@ -116,7 +116,8 @@ def test_stylize_shapes_grayscale_rgba_and_sizes():
     out = model.stylize(content, style, steps=2, verbose=0)
     assert out.shape == (40, 48, 3) and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
-    out = model.stylize(_smooth(40, 48), style, size=32, steps=1, verbose=0, style_scale=0.5)
+    out = model.stylize(_smooth(40, 48), style, size=32, steps=1, verbose=0, style_scale=0.5,
+                        style_layers={"relu1_1": 1.0, "relu3_1": 2.0}, style_normalization="target")
     assert out.shape == (32, 38, 3)
 
 
@@ -137,6 +138,10 @@ def test_bad_input_errors():
         model.stylize(c, [s, s], style_blend=[1.0], steps=1, verbose=0)
     with pytest.raises(ConfigError, match="one mask per style"):
         model.stylize(c, [s, s], mask=[np.ones((32, 32))], steps=1, verbose=0)
+    with pytest.raises(ConfigError, match="relu2_1"):
+        model.stylize(c, s, style_layers={"relu2_1": -1.0}, steps=1, verbose=0)
+    with pytest.raises(ConfigError, match="style_normalization"):
+        model.stylize(c, s, style_normalization="layer", steps=1, verbose=0)
     with pytest.raises(ConfigError, match="init"):
         model.stylize(c, s, init="zeros", steps=1, verbose=0)
     with pytest.raises(ConfigError, match="optimizer"):

@@ -247,18 +247,29 @@ class Gatys:
         return tap_names(self.backbone)
 
     def _check_layers(self, layers, what):
+        """Names (list) and per-layer weight multipliers (list) of ``layers``.
+
+        ``layers`` is a name, a list of names (weights 1) or a dict ``{name: weight}``.
+        """
         if isinstance(layers, str):
             layers = [layers]
-        layers = list(layers or [])
-        if not layers and what == "style_layers":
+        if isinstance(layers, dict):
+            names, lw = list(layers), [layers[n] for n in layers]
+        else:
+            names = list(dict.fromkeys(layers or []))
+            lw = [1.0] * len(names)
+        if not names and what == "style_layers":
             raise ConfigError("style_layers is empty; name at least one layer such as 'relu1_1'.")
         valid = self.valid_layers()
-        bad = [n for n in layers if n not in valid]
+        bad = [n for n in names if n not in valid]
         if bad:
             raise ConfigError(
                 f"Unknown {what} {bad} for {self.backbone}. Valid names: {', '.join(valid)}."
             )
-        return list(dict.fromkeys(layers))
+        for n, w in zip(names, lw):
+            if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+                raise ConfigError(f"{what} weight of {n!r} must be a finite number >= 0, got {w!r}.")
+        return names, [float(w) for w in lw]
 
     def extractor(self, layers):
         """The (cached) frozen feature extractor for ``layers``."""
@@ -285,6 +296,7 @@ class Gatys:
         tv_weight=DEFAULT_TV_WEIGHT,
         content_layers=DEFAULT_CONTENT_LAYERS,
         style_layers=DEFAULT_STYLE_LAYERS,
+        style_normalization=None,
         steps=DEFAULT_STEPS,
         optimizer="lbfgs",
         learning_rate=None,
@@ -313,8 +325,18 @@ class Gatys:
             content_weight, style_weight, tv_weight: loss weights (defaults: neural-style's,
                 see the module constants for their sources and units). ``tv_weight=0``
                 turns TV off; negative weights are errors.
-            content_layers, style_layers: tap names of the backbone (``relu4_2`` ...).
+            content_layers, style_layers: tap names of the backbone (``relu4_2`` ...), or
+                dicts ``{name: weight}`` multiplying each layer's term (useful for backbones
+                whose deep activations are small, such as ``vgg16_hed_bsds500``).
                 ``content_layers=()`` gives pure texture synthesis.
+            style_normalization: ``None`` (neural-style: every style layer's mean squared
+                Gram error as is) or ``"target"``: each layer's term divided by the mean
+                squared entry of its target Gram matrix (a relative error), so that layers
+                count alike whatever the scale of their activations. Use it with backbones
+                whose deep activations are small, e.g. ``vgg16_hed_bsds500``, where the plain
+                form leaves relu4_1/relu5_1 ~1e4-1e6 times weaker than relu1_1 (measured on
+                Starry Night) and the result only picks up colours; then raise
+                ``style_weight`` (1e4 works with content_weight 50, tv_weight 3).
             steps: optimisation steps (L-BFGS iterations or Adam steps); an int, or one
                 int per entry of ``scales``. neural-style's default is 1000.
             optimizer: ``"lbfgs"`` (default, Gatys et al. and neural-style) or ``"adam"``.
@@ -351,11 +373,15 @@ class Gatys:
                 ``snapshot_dir/last_good.png`` when ``snapshot_dir`` is set).
         """
         # ---- validate everything before any work
-        content_layers = self._check_layers(content_layers, "content_layers")
-        style_layers = self._check_layers(style_layers, "style_layers")
+        content_layers, content_lw = self._check_layers(content_layers, "content_layers")
+        style_layers, style_lw = self._check_layers(style_layers, "style_layers")
         for name, v in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}.")
+        if style_normalization not in (None, "target"):
+            raise ConfigError(
+                f"style_normalization must be None or 'target', got {style_normalization!r}."
+            )
         if optimizer not in ("lbfgs", "adam"):
             raise ConfigError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}.")
         if learning_rate is not None and not learning_rate > 0:
@@ -471,6 +497,8 @@ class Gatys:
                 content_layers=content_layers,
                 style_layers=style_layers,
                 weights=(float(content_weight), float(style_weight), float(tv_weight)),
+                layer_weights=(content_lw, style_lw),
+                style_normalization=style_normalization,
                 steps=int(steps_list[si]),
                 optimizer=optimizer,
                 learning_rate=float(learning_rate),
@@ -504,7 +532,7 @@ class Gatys:
 
     # ------------------------------------------------------------------ objective
 
-    def build_objective(self, content_layers, style_layers, weights, masked_styles):
+    def build_objective(self, content_layers, style_layers, weights, masked_styles, layer_weights=None):
         """``objective(x, *targets) -> (loss, terms)`` written with keras.ops.
 
         ``targets`` are, in order: one content feature map per content layer; then, if
@@ -513,6 +541,7 @@ class Gatys:
         per style layer followed by its mask image.
         """
         cw, sw, tvw = weights
+        c_lw, s_lw = layer_weights or ([1.0] * len(content_layers), [1.0] * len(style_layers))
         extractor = self.extractor(list(content_layers) + list(style_layers))
         n_c, n_s = len(content_layers), len(style_layers)
 
@@ -529,28 +558,28 @@ class Gatys:
             terms = {}
             i = 0
             c_loss = ops.convert_to_tensor(0.0)
-            for layer in content_layers:
-                c_loss = c_loss + ops.mean(ops.square(ops.cast(feats[layer], "float32") - targets[i]))
+            for lw, layer in zip(c_lw, content_layers):
+                c_loss = c_loss + lw * ops.mean(ops.square(ops.cast(feats[layer], "float32") - targets[i]))
                 i += 1
             s_loss = ops.convert_to_tensor(0.0)
             if masked_styles == 0:
-                for layer in style_layers:
+                for lw, layer in zip(s_lw, style_layers):
                     g = F.gram_matrix(feats[layer])
-                    s_loss = s_loss + ops.mean(ops.square(g - targets[i]))
+                    s_loss = s_loss + lw * ops.mean(ops.square(g - targets[i]))
                     i += 1
             elif masked_styles < 0:  # one mask for the blended style
                 m = targets[i + n_s]
-                for layer in style_layers:
+                for lw, layer in zip(s_lw, style_layers):
                     g = masked_gram(feats[layer], m)
-                    s_loss = s_loss + ops.mean(ops.square(g - targets[i]))
+                    s_loss = s_loss + lw * ops.mean(ops.square(g - targets[i]))
                     i += 1
                 i += 1
             else:
                 for _ in range(masked_styles):
                     m, w = targets[i + n_s], targets[i + n_s + 1]
-                    for layer in style_layers:
+                    for lw, layer in zip(s_lw, style_layers):
                         g = masked_gram(feats[layer], m)
-                        s_loss = s_loss + w * ops.mean(ops.square(g - targets[i]))
+                        s_loss = s_loss + (w * lw) * ops.mean(ops.square(g - targets[i]))
                         i += 1
                     i += 2
             tv = F.total_variation(x, kind="squared")[0]
@@ -590,7 +619,7 @@ class Gatys:
 
     def _optimise(
         self, *, x0, content, styles, blend, single_mask, per_style_masks, content_layers,
-        style_layers, weights, steps, optimizer, learning_rate, verbose, snapshot_every,
+        style_layers, weights, layer_weights, style_normalization, steps, optimizer, learning_rate, verbose, snapshot_every,
         snapshot_dir, callbacks, step_offset, history_size, line_search, label,
     ):
         import keras_style as ks
@@ -598,7 +627,22 @@ class Gatys:
         targets, masked = self._targets(
             content, styles, blend, single_mask, per_style_masks, content_layers, style_layers
         )
-        objective = self.build_objective(content_layers, style_layers, weights, masked)
+        if style_normalization == "target":
+            # divide each style layer's weight by the mean squared entry of its (blended) target Gram
+            grams = targets[len(content_layers):]
+            n_s = len(style_layers)
+            if masked > 0:  # per-style masks: average the scale over the styles
+                scale = [
+                    np.mean([np.mean(np.square(grams[k * (n_s + 2) + j])) for k in range(masked)])
+                    for j in range(n_s)
+                ]
+            else:
+                scale = [float(np.mean(np.square(grams[j]))) for j in range(n_s)]
+            c_lw, s_lw = layer_weights
+            layer_weights = (c_lw, [w / max(float(sc), 1e-30) for w, sc in zip(s_lw, scale)])
+        objective = self.build_objective(
+            content_layers, style_layers, weights, masked, layer_weights=layer_weights
+        )
         step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
         shape = (1, *x0.shape)
 
