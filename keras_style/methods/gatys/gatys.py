@@ -55,6 +55,23 @@ DEFAULT_ADAM_LEARNING_RATE = 10.0 / 255.0
 DEFAULT_LBFGS_LEARNING_RATE = 1.0
 # optim.lbfgs nCorrection default 100 (§3.2).
 DEFAULT_HISTORY_SIZE = 100
+# The offline HED VGG16 (DESIGN.md "Offline weights") has much smaller deep activations
+# than ImageNet VGG19 (relu5_1 mean ~1 on chelsea.jpg), so neural-style's plain weights only
+# transfer colours with it. With these weights="vgg16_hed_bsds500" defaults (relative Gram
+# errors, chosen by comparing 128 px / 60-step results of a few settings on chelsea.jpg x
+# Starry Night) colours and strokes transfer and the cat stays recognisable.
+HED_DEFAULTS = {
+    "content_weight": 50.0,
+    "style_weight": 1e4,
+    "tv_weight": 3.0,
+    "style_normalization": "target",
+}
+NEURAL_STYLE_DEFAULTS = {
+    "content_weight": DEFAULT_CONTENT_WEIGHT,
+    "style_weight": DEFAULT_STYLE_WEIGHT,
+    "tv_weight": DEFAULT_TV_WEIGHT,
+    "style_normalization": None,
+}
 # `-num_iterations 1000` (§3.2).
 DEFAULT_STEPS = 1000
 
@@ -282,6 +299,12 @@ class Gatys:
             )
         return self._extractors[key]
 
+    def default_options(self):
+        """Loss weights used when `stylize` gets ``None`` (depends on the backbone weights)."""
+        if self.weights == "vgg16_hed_bsds500":
+            return dict(HED_DEFAULTS)
+        return dict(NEURAL_STYLE_DEFAULTS)
+
     # ------------------------------------------------------------------ stylize
 
     def stylize(
@@ -291,12 +314,12 @@ class Gatys:
         *,
         style_blend=None,
         size=None,
-        content_weight=DEFAULT_CONTENT_WEIGHT,
-        style_weight=DEFAULT_STYLE_WEIGHT,
-        tv_weight=DEFAULT_TV_WEIGHT,
+        content_weight=None,
+        style_weight=None,
+        tv_weight=None,
         content_layers=DEFAULT_CONTENT_LAYERS,
         style_layers=DEFAULT_STYLE_LAYERS,
-        style_normalization=None,
+        style_normalization="auto",
         steps=DEFAULT_STEPS,
         optimizer="lbfgs",
         learning_rate=None,
@@ -312,6 +335,7 @@ class Gatys:
         callbacks=None,
         history_size=DEFAULT_HISTORY_SIZE,
         line_search="strong_wolfe",
+        pixel_targets=None,
     ):
         """Stylize ``content`` with ``style``; returns float32 HxWx3 in [0, 1].
 
@@ -322,14 +346,15 @@ class Gatys:
                 Each style layer's target is sum_i w_i Gram(s_i) (neural-style
                 ``-style_blend_weights``).
             size: shorter side of the output; ``None`` keeps the content's size.
-            content_weight, style_weight, tv_weight: loss weights (defaults: neural-style's,
-                see the module constants for their sources and units). ``tv_weight=0``
-                turns TV off; negative weights are errors.
+            content_weight, style_weight, tv_weight: loss weights. ``None`` = the defaults
+                of `default_options` (neural-style's 5 / 100 / 1e-3 in our units, or
+                `HED_DEFAULTS` with ``weights="vgg16_hed_bsds500"``). ``tv_weight=0`` turns
+                TV off; negative weights are errors.
             content_layers, style_layers: tap names of the backbone (``relu4_2`` ...), or
                 dicts ``{name: weight}`` multiplying each layer's term (useful for backbones
                 whose deep activations are small, such as ``vgg16_hed_bsds500``).
                 ``content_layers=()`` gives pure texture synthesis.
-            style_normalization: ``None`` (neural-style: every style layer's mean squared
+            style_normalization: ``"auto"`` (= `default_options`), ``None`` (neural-style: every style layer's mean squared
                 Gram error as is) or ``"target"``: each layer's term divided by the mean
                 squared entry of its target Gram matrix (a relative error), so that layers
                 count alike whatever the scale of their activations. Use it with backbones
@@ -364,6 +389,12 @@ class Gatys:
                 ``on_train_begin``/``on_train_batch_end(step, logs)``/``on_train_end`` are
                 called; ``logs`` holds the loss terms).
             history_size, line_search: L-BFGS options (see `keras_style.optimizers.LBFGS`).
+            pixel_targets: extra pixel-space terms ``[(weight, target, mask), ...]``; each
+                adds ``weight * mean(mask * (x - target)**2)``, the mean over all 3·H·W
+                values, ``mask`` (HxW in [0, 1], or ``None`` = everywhere) broadcast over
+                the channels; ``target`` and ``mask`` are resized to each scale. This is
+                Ruder et al.'s temporal loss (`keras_style.video.ruder`, METHODS §5.1);
+                reported as the ``pixel`` loss term.
 
         Raises:
             ConfigError: bad layer names (lists the valid ones), ``steps < 1``, negative
@@ -373,6 +404,12 @@ class Gatys:
                 ``snapshot_dir/last_good.png`` when ``snapshot_dir`` is set).
         """
         # ---- validate everything before any work
+        defaults = self.default_options()
+        content_weight = defaults["content_weight"] if content_weight is None else content_weight
+        style_weight = defaults["style_weight"] if style_weight is None else style_weight
+        tv_weight = defaults["tv_weight"] if tv_weight is None else tv_weight
+        if style_normalization == "auto":
+            style_normalization = defaults["style_normalization"]
         content_layers, content_lw = self._check_layers(content_layers, "content_layers")
         style_layers, style_lw = self._check_layers(style_layers, "style_layers")
         for name, v in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
@@ -407,6 +444,7 @@ class Gatys:
         if snapshot_every and snapshot_dir is None:
             raise ConfigError("snapshot_every needs snapshot_dir (a folder to write PNGs to).")
         callbacks = list(callbacks or [])
+        pixel_targets = _check_pixel_targets(pixel_targets)
         for cb in callbacks:
             if not (callable(cb) or isinstance(cb, keras.callbacks.Callback)):
                 raise ConfigError(f"callbacks must be callables or keras Callbacks, got {cb!r}.")
@@ -439,10 +477,12 @@ class Gatys:
                 per_style_masks = [_as_mask(m, f"mask {i}") for i, m in enumerate(mask)]
             else:
                 single_mask = _as_mask(mask, "mask")
-        if isinstance(init, str):
-            if init not in ("content", "noise"):
-                raise ConfigError(f"init must be 'content', 'noise' or an image, got {init!r}.")
+        if isinstance(init, str) and init in ("content", "noise"):
             init_img = None
+        elif isinstance(init, (str, os.PathLike)) and not os.path.exists(init):
+            raise ConfigError(
+                f"init must be 'content', 'noise' or an image (path, array), got {init!r}."
+            )
         else:
             init_img = _as_rgb(init, "init")
 
@@ -509,6 +549,10 @@ class Gatys:
                 step_offset=step_offset,
                 history_size=history_size,
                 line_search=line_search,
+                pixel_targets=[
+                    (w, _resize(t, hw), None if m is None else _resize(m[..., None], hw)[..., 0])
+                    for w, t, m in pixel_targets
+                ],
                 label=f"scale {si + 1}/{len(sizes)} {hw[0]}x{hw[1]}" if len(sizes) > 1 else None,
             )
             step_offset += int(steps_list[si])
@@ -621,6 +665,7 @@ class Gatys:
         self, *, x0, content, styles, blend, single_mask, per_style_masks, content_layers,
         style_layers, weights, layer_weights, style_normalization, steps, optimizer, learning_rate, verbose, snapshot_every,
         snapshot_dir, callbacks, step_offset, history_size, line_search, label,
+        pixel_targets=(),
     ):
         import keras_style as ks
 
@@ -643,6 +688,8 @@ class Gatys:
         objective = self.build_objective(
             content_layers, style_layers, weights, masked, layer_weights=layer_weights
         )
+        if pixel_targets:
+            objective, targets = _with_pixel_targets(objective, targets, pixel_targets)
         step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
         shape = (1, *x0.shape)
 
@@ -655,7 +702,7 @@ class Gatys:
         else:
             opt = Adam(fun, x0.reshape(shape), learning_rate=learning_rate)
 
-        names = ["loss", "content", "style", "tv"]
+        names = ["loss", "content", "style", "tv"] + (["pixel"] if pixel_targets else [])
         bar = keras.utils.Progbar(steps, stateful_metrics=names) if verbose else None
         if bar is not None and label:
             print(label)
@@ -700,6 +747,58 @@ class Gatys:
                 stopped = True
                 break
         return opt.x[0].copy(), stopped
+
+
+def _check_pixel_targets(pixel_targets):
+    """Validate ``pixel_targets`` -> list of (float weight, HxWx3 target, HxW mask or None)."""
+    if pixel_targets is None:
+        return []
+    out = []
+    for i, item in enumerate(pixel_targets):
+        if not isinstance(item, (list, tuple)) or len(item) not in (2, 3):
+            raise ConfigError(
+                f"pixel_targets[{i}] must be (weight, target_image, mask_or_None), got {type(item).__name__}."
+            )
+        w, t = item[0], item[1]
+        m = item[2] if len(item) == 3 else None
+        if not isinstance(w, (int, float, np.floating)) or not math.isfinite(w) or w < 0:
+            raise ConfigError(f"pixel_targets[{i}] weight must be a finite number >= 0, got {w!r}.")
+        t = _as_rgb(t, f"pixel_targets[{i}] target")
+        if m is not None:
+            m = np.asarray(m, np.float32)
+            if m.ndim == 3 and m.shape[-1] == 1:
+                m = m[..., 0]
+            if m.ndim != 2 or not np.all(np.isfinite(m)):
+                raise ConfigError(f"pixel_targets[{i}] mask must be a finite HxW array, got shape {m.shape}.")
+            m = np.clip(m, 0.0, 1.0)
+        out.append((float(w), t, m))
+    return out
+
+
+def _with_pixel_targets(objective, targets, pixel_targets):
+    """Add ``w * mean(mask * (x - target)^2)`` terms to ``objective`` (see ``pixel_targets``).
+
+    The weights, targets and masks travel as extra arguments after ``targets`` so the
+    compiled step does not depend on their values.
+    """
+    n_base, n_pix = len(targets), len(pixel_targets)
+    extra = []
+    for w, t, m in pixel_targets:
+        if m is None:
+            m = np.ones(t.shape[:2], np.float32)
+        extra += [np.asarray(w, np.float32), t[None].astype(np.float32), m[None, :, :, None].astype(np.float32)]
+
+    def objective_with_pixels(x, *args):
+        loss, terms = objective(x, *args[:n_base])
+        p = ops.convert_to_tensor(0.0)
+        xf = ops.cast(x, "float32")
+        for k in range(n_pix):
+            w, t, m = args[n_base + 3 * k : n_base + 3 * k + 3]
+            p = p + w * ops.mean(m * ops.square(xf - t))  # mean over N·H·W·3 (Ruder's MSE)
+        terms["pixel"] = p
+        return loss + p, terms
+
+    return objective_with_pixels, list(targets) + extra
 
 
 def _stylize_options():

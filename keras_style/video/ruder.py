@@ -1,0 +1,308 @@
+"""Ruder, Dosovitskiy & Brox (GCPR 2016): artistic style transfer for videos.
+
+Gatys et al.'s optimisation (`keras_style.methods.gatys`) run frame by frame, with two
+changes for frame t > 1 (METHODS.md §5.1):
+
+1. **Initialisation** from the previous *stylized* frame warped into the current frame
+   by the optical flow (``prevWarped``).
+2. **A short-term temporal loss** in pixel space, added to Gatys' objective through its
+   ``pixel_targets`` hook::
+
+       temporal_weight * (1 / 3HW) * sum_k c_k (x_k - warp(O_{t-1})_k)^2
+
+   with ``c`` the forward-backward consistency mask of the *input* frames' flow
+   (`keras_style.video.flow.flow_and_mask`, Ruder's ``consistencyChecker``),
+   broadcast over the three channels.  Disoccluded and motion-boundary pixels have
+   ``c = 0`` and are free to take the style.
+
+Optionally **long-term consistency**: with ``long_term=(1, 2, 4)`` one such term per
+earlier frame t - j, each with its own flow and mask, the masks combined with Ruder's
+``closestFirst`` rule so that each pixel is held only by the closest frame that sees it
+reliably: ``c_j <- max(c_j - sum_{k closer than j} c_k, 0)``.
+
+Units.  Ruder's ``-temporal_weight 1e3`` multiplies an MSE of Caffe-range images
+(0-255); our images are in [0, 1], so the same loss is ``1e3 * 255**2 ~= 6.5e7`` here
+(Gatys' content and style terms are computed on the backbone's features exactly as in
+neural-style, so they need no conversion).  That is our default.
+
+```python
+import keras_style as ks
+from keras_style.video.ruder import stylize_video
+frames = ks.video.read("clip.mp4")
+styled = stylize_video(frames, "starry.jpg", build={"weights": "vgg16_hed_bsds500"},
+                       steps_first=300, steps_later=100)
+ks.video.write(styled, "styled.mp4", like="clip.mp4")
+```
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+
+import numpy as np
+
+from keras_style.errors import ConfigError, VideoError
+from keras_style.video.flow import flow_and_mask, warp
+
+# Ruder et al. `-temporal_weight 1e3` (artistic_video.lua, METHODS §5.1) on 0-255 images,
+# times 255^2 for our [0, 1] images (see the module docstring).
+DEFAULT_TEMPORAL_WEIGHT = 1e3 * 255.0**2
+# Ruder et al. `-num_iterations 2000,1000` (first frame, later frames; METHODS §5.1).
+DEFAULT_STEPS_FIRST = 2000
+DEFAULT_STEPS_LATER = 1000
+# Ruder et al. stop rule: relative loss change over `-tol_loss_relative_interval 50`
+# iterations below `-tol_loss_relative 1e-4` (METHODS §5.1).
+DEFAULT_TOL = 1e-4
+DEFAULT_TOL_INTERVAL = 50
+# Ruder et al. `-init random,prevWarped` (METHODS §5.1); Gatys' "noise".
+DEFAULT_INIT_FIRST = "noise"
+# Ruder et al. `-flow_relative_indices 1` (short-term only; METHODS §5.1).
+DEFAULT_LONG_TERM = (1,)
+# The VGG mean colour (Caffe BGR 103.939, 116.779, 123.68) as RGB in [0, 1]: Ruder fills
+# pixels warped from outside the image with it (METHODS §5.1, prevWarped).
+VGG_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32) / 255.0
+
+_OWN_OPTIONS = ("init", "steps", "size", "scales", "pixel_targets", "verbose")
+
+
+class RelativeTolerance:
+    """Ruder et al.'s L-BFGS stop rule as a Gatys callback: stop when
+    ``|loss_k - loss_{k - interval}| / |loss_k| < tol``."""
+
+    def __init__(self, tol=DEFAULT_TOL, interval=DEFAULT_TOL_INTERVAL):
+        self.tol = float(tol)
+        self.interval = int(interval)
+        self.losses = []
+        self.stopped_at = None
+
+    def __call__(self, step, image, logs):
+        self.losses.append(float(logs["loss"]))
+        if self.tol <= 0 or len(self.losses) <= self.interval:
+            return False
+        now, before = self.losses[-1], self.losses[-1 - self.interval]
+        if abs(now - before) / max(abs(now), 1e-12) < self.tol:
+            self.stopped_at = step
+            return True
+        return False
+
+
+def closest_first(masks):
+    """Ruder's ``closestFirst`` combination of certainty masks ordered closest first:
+    ``c_j <- max(c_j - sum_{k < j} c_k, 0)`` (METHODS §5.1)."""
+    out, acc = [], None
+    for m in masks:
+        m = np.asarray(m, np.float32)
+        c = m if acc is None else np.maximum(m - acc, 0.0)
+        out.append(c)
+        acc = m.copy() if acc is None else acc + m
+    return out
+
+
+def warped_init(prev_out, flow, mask, frame, fill="content"):
+    """The ``prevWarped`` initialisation of a later frame.
+
+    ``prev_out`` (the previous stylized frame) is warped into the current frame by
+    ``flow`` (current -> previous).  ``fill`` says what uncertain pixels get:
+
+    - ``"content"`` (default): ``c * warped + (1 - c) * frame`` with ``c`` the certainty
+      ``mask``: disoccluded pixels, motion boundaries and pixels warped from outside the
+      image start from the current *content* frame (they then take the style like a
+      Gatys run initialised with the content, which needs far fewer steps);
+    - ``"mean"`` (Ruder et al.): pixels warped from outside the image get the VGG mean
+      colour, the rest the warped value (also where the mask is low).
+    """
+    if fill == "content":
+        warped = warp(prev_out, flow)
+        c = np.asarray(mask, np.float32)[..., None]
+        return (c * warped + (1.0 - c) * np.asarray(frame, np.float32)).astype(np.float32)
+    if fill == "mean":
+        return warp(prev_out, flow, fill=VGG_MEAN_RGB).astype(np.float32)
+    raise ConfigError(f"fill must be 'content' or 'mean', got {fill!r}.")
+
+
+def _check_positive_int(v, name):
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {v!r}.")
+    return int(v)
+
+
+def stylize_video(
+    frames,
+    style,
+    *,
+    model=None,
+    build=None,
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
+    steps_first: int = DEFAULT_STEPS_FIRST,
+    steps_later: int = DEFAULT_STEPS_LATER,
+    init_first=DEFAULT_INIT_FIRST,
+    fill: str = "content",
+    long_term=DEFAULT_LONG_TERM,
+    tol: float = DEFAULT_TOL,
+    tol_interval: int = DEFAULT_TOL_INTERVAL,
+    flow_method: str = "dis",
+    flow_fn=None,
+    seed=None,
+    verbose: int = 1,
+    total: int | None = None,
+    **gatys_options,
+):
+    """Ruder et al. video style transfer; a lazy generator of HxWx3 float32 frames.
+
+    Args:
+        frames: an iterable of HxWx3 frames in [0, 1] (e.g. `keras_style.video.read`).
+            Only the last ``max(long_term)`` frames and outputs are kept in memory.
+        style: the style image (anything `Gatys.stylize` accepts; a list blends styles).
+        model: a `Gatys` instance; by default ``keras_style.get("gatys", **build)``.
+        build: keyword arguments for building the Gatys model (e.g.
+            ``{"weights": "vgg16_hed_bsds500"}``).
+        temporal_weight: weight of the temporal loss, for images in [0, 1]. Default
+            ``1e3 * 255**2``: Ruder's 1e3 converted from 0-255 images. 0 keeps only the
+            warped initialisation.
+        steps_first, steps_later: L-BFGS iterations for the first and the later frames
+            (Ruder: 2000 and 1000, with the early stop rule ``tol``/``tol_interval``).
+        init_first: ``"noise"`` (Ruder's ``random``, default), ``"content"`` (converges
+            in far fewer steps) or an image.
+        fill: what the warped initialisation puts where the flow is uncertain:
+            ``"content"`` (the current frame, blended by the certainty mask; default) or
+            ``"mean"`` (Ruder: VGG mean colour outside the image). See `warped_init`.
+        long_term: frame offsets J of the temporal terms, e.g. ``(1, 2, 4)``; ``(1,)`` is
+            the short-term loss only. Masks are combined closest first.
+        tol, tol_interval: Ruder's stop rule (stop when the loss changed by less than
+            ``tol`` relatively over ``tol_interval`` iterations); ``tol=0`` runs every step.
+        flow_method: ``"dis"`` or ``"farneback"`` (OpenCV) for the flow between input frames.
+        flow_fn: optional ``flow_fn(current, previous) -> (flow current->previous, mask)``
+            replacing the estimated flow (e.g. exact flows of a synthetic clip).
+        seed: seeds the first frame's noise.
+        verbose: progress bar with frames per second.
+        total: number of frames for the progress bar (default: ``len(frames)`` if known).
+        **gatys_options: passed to `Gatys.stylize` for every frame (``content_weight``,
+            ``style_weight``, ``tv_weight``, layers, ``optimizer``, ``style_scale``...).
+
+    Yields:
+        The stylized frames, each the size of its input frame.
+    """
+    bad = [k for k in gatys_options if k in _OWN_OPTIONS]
+    if bad:
+        raise ConfigError(
+            f"stylize_video sets {', '.join(bad)} itself; use steps_first/steps_later, "
+            "init_first, or resize the frames first."
+        )
+    if not isinstance(temporal_weight, (int, float)) or not math.isfinite(temporal_weight) or temporal_weight < 0:
+        raise ConfigError(f"temporal_weight must be a finite number >= 0, got {temporal_weight!r}.")
+    steps_first = _check_positive_int(steps_first, "steps_first")
+    steps_later = _check_positive_int(steps_later, "steps_later")
+    if fill not in ("content", "mean"):
+        raise ConfigError(f"fill must be 'content' or 'mean', got {fill!r}.")
+    if isinstance(long_term, (int, np.integer)):
+        long_term = (long_term,)
+    offsets = sorted({int(j) for j in long_term})
+    if not offsets or offsets[0] < 1 or any(int(j) != j for j in long_term):
+        raise ConfigError(f"long_term must be positive frame offsets such as (1, 2, 4), got {long_term!r}.")
+    if 1 not in offsets:
+        raise ConfigError(f"long_term must include 1 (the previous frame), got {long_term!r}.")
+    if flow_fn is not None and not callable(flow_fn):
+        raise ConfigError("flow_fn must be a callable flow_fn(current, previous) -> (flow, mask).")
+    if isinstance(init_first, str) and init_first not in ("noise", "content"):
+        raise ConfigError(f"init_first must be 'noise', 'content' or an image, got {init_first!r}.")
+    if model is None:
+        import keras_style as ks
+
+        model = ks.get("gatys", **dict(build or {}))
+    elif build:
+        raise ConfigError("Give either model or build, not both.")
+    if not hasattr(model, "stylize"):
+        raise ConfigError(f"{type(model).__name__} is not a Gatys model.")
+    if temporal_weight > 0:
+        import inspect
+
+        if "pixel_targets" not in inspect.signature(model.stylize).parameters:
+            raise ConfigError(
+                f"{type(model).__name__}.stylize has no pixel_targets argument, needed for the "
+                "temporal loss; use keras_style's Gatys model."
+            )
+    if total is None:
+        total = getattr(frames, "num_frames", None)
+        if total is None and hasattr(frames, "__len__"):
+            total = len(frames)
+    get_flow = flow_fn or (lambda cur, prev: flow_and_mask(cur, prev, flow_method))
+
+    return _generate(
+        frames, style, model, float(temporal_weight), steps_first, steps_later, init_first,
+        fill, offsets, float(tol), int(tol_interval), get_flow, seed, verbose, total, gatys_options,
+    )
+
+
+def _generate(frames, style, model, temporal_weight, steps_first, steps_later, init_first,
+              fill, offsets, tol, tol_interval, get_flow, seed, verbose, total, gatys_options):
+    bar = None
+    if verbose:
+        import keras
+
+        bar = keras.utils.Progbar(total, unit_name="frame", stateful_metrics=["fps", "steps"])
+    keep = max(offsets)
+    history = collections.deque(maxlen=keep)  # (frame, output), most recent last
+    t0 = time.perf_counter()
+    n = 0
+    for frame in frames:
+        frame = np.asarray(frame, np.float32)
+        if frame.ndim != 3 or frame.shape[-1] < 3:
+            raise VideoError(f"Frame {n + 1} must be HxWx3, got shape {frame.shape}.")
+        frame = frame[..., :3]
+        stop = RelativeTolerance(tol, tol_interval)
+        options = dict(gatys_options)
+        options["callbacks"] = list(options.get("callbacks") or []) + [stop]
+        if not history:
+            out = model.stylize(
+                frame, style, init=init_first, steps=steps_first, seed=seed, verbose=0, **options
+            )
+            steps = steps_first
+        else:
+            if history[-1][0].shape != frame.shape:
+                raise VideoError(
+                    f"Frame {n + 1} changes size: {history[-1][0].shape} -> {frame.shape}."
+                )
+            warped, masks = [], []
+            for j in offsets:
+                if j > len(history):
+                    break
+                prev_in, prev_out = history[-j]
+                flow, mask = get_flow(frame, prev_in)
+                flow = np.asarray(flow, np.float32)
+                mask = np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
+                if j == 1:
+                    init = warped_init(prev_out, flow, mask, frame, fill)
+                warped.append(warp(prev_out, flow))
+                masks.append(mask)
+            pixel_targets = None
+            if temporal_weight > 0:
+                pixel_targets = [
+                    (temporal_weight, w, c) for w, c in zip(warped, closest_first(masks))
+                ]
+            kw = {"pixel_targets": pixel_targets} if pixel_targets else {}
+            out = model.stylize(frame, style, init=init, steps=steps_later, verbose=0, **kw, **options)
+            steps = steps_later
+        out = np.asarray(out, np.float32)
+        if out.shape != frame.shape:  # Gatys keeps the size; guard against rounding
+            from keras_style.images import resize_image
+
+            out = resize_image(out, shape=frame.shape[:2])
+        history.append((frame, out))
+        n += 1
+        if bar is not None:
+            done = stop.stopped_at if stop.stopped_at is not None else steps
+            bar.update(n, values=[("fps", n / max(time.perf_counter() - t0, 1e-9)), ("steps", done)])
+        yield out
+    if n == 0:
+        raise VideoError("The video has no frames.")
+
+
+__all__ = [
+    "stylize_video",
+    "warped_init",
+    "closest_first",
+    "RelativeTolerance",
+    "DEFAULT_TEMPORAL_WEIGHT",
+]

@@ -1,0 +1,162 @@
+"""Ruder et al. video style transfer (`keras_style.video.ruder`) and Gatys' pixel_targets hook."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2", reason='needs the "video" extra')
+
+import keras_style as ks  # noqa: E402
+from keras_style import video  # noqa: E402
+from keras_style.errors import ConfigError  # noqa: E402
+from keras_style.video.flow import warp  # noqa: E402
+from keras_style.video.ruder import (  # noqa: E402
+    DEFAULT_TEMPORAL_WEIGHT,
+    VGG_MEAN_RGB,
+    RelativeTolerance,
+    closest_first,
+    stylize_video,
+    warped_init,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "examples" / "images" / "chelsea.jpg"
+STYLE = ROOT / "examples" / "images" / "hokusai_great_wave.jpg"
+
+
+def exact(frames, flows):
+    """flow_fn giving the exact flow and in-frame mask of a pan clip (frames looked up by value)."""
+
+    def index(img):
+        return next(i for i, f in enumerate(frames) if np.array_equal(f, img))
+
+    def fn(cur, prev):
+        i, j = index(cur), index(prev)
+        f = sum(flows[k - 1] for k in range(j + 1, i + 1))  # a pan: the steps add up
+        return f, video.exact_pan_masks([f])[0]
+
+    return fn
+
+
+class Spy:
+    """A stand-in for Gatys that records what stylize_video asks of it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def stylize(self, content, style, *, init="content", steps=1, seed=None, verbose=0,
+                callbacks=None, pixel_targets=None, **kw):
+        self.calls.append(dict(init=init, steps=steps, pixel_targets=pixel_targets, kw=kw))
+        base = np.asarray(content) if isinstance(init, str) else np.asarray(init)
+        rng = np.random.default_rng(len(self.calls))
+        return np.clip(base * 0.9 + 0.05 + rng.normal(0, 0.02, base.shape), 0, 1).astype(np.float32)
+
+
+def test_init_from_warped_previous_frame_and_masked_temporal_target():
+    frames, flows = video.pan_clip(PHOTO, 3, size=(24, 32), shift=(3, 2), start=(100, 60))
+    fn = exact(frames, flows)
+    spy = Spy()
+    outs = list(stylize_video(frames, "unused", model=spy, steps_first=7, steps_later=3,
+                              temporal_weight=123.0, flow_fn=fn, verbose=0))
+    assert len(outs) == 3 and all(o.shape == (24, 32, 3) for o in outs)
+    first, second = spy.calls[0], spy.calls[1]
+    assert first["init"] == "noise" and first["steps"] == 7 and first["pixel_targets"] is None
+    assert second["steps"] == 3
+    mask = video.exact_pan_masks([flows[0]])[0]
+    warped = warp(outs[0], flows[0])
+    # init: the warped previous output where the flow is certain, the content frame elsewhere
+    np.testing.assert_allclose(second["init"][mask == 1], warped[mask == 1], atol=1e-5)
+    np.testing.assert_allclose(second["init"][mask == 0], frames[1][mask == 0], atol=1e-5)
+    assert (mask == 0).sum() == 3 * 24 + 2 * 32 - 6  # right 3 columns, bottom 2 rows
+    # one temporal term: (weight, warped previous output, certainty mask)
+    ((w, target, m),) = second["pixel_targets"]
+    assert w == 123.0
+    np.testing.assert_allclose(target, warped, atol=1e-6)
+    np.testing.assert_array_equal(m, mask)
+    # Ruder's fill: VGG mean colour where the warp leaves the image
+    init_mean = warped_init(outs[0], flows[0], mask, frames[1], fill="mean")
+    np.testing.assert_allclose(init_mean[-1, -1], VGG_MEAN_RGB, atol=1e-6)
+    np.testing.assert_allclose(init_mean[mask == 1], warped[mask == 1], atol=1e-5)
+
+
+def test_long_term_terms_use_closest_first_masks():
+    frames, flows = video.pan_clip(PHOTO, 3, size=(24, 32), shift=(3, 2), start=(100, 60))
+    fn = exact(frames, flows)
+    spy = Spy()
+    list(stylize_video(frames, "unused", model=spy, steps_first=1, steps_later=1,
+                       long_term=(1, 2), flow_fn=fn, init_first="content", verbose=0))
+    assert len(spy.calls[1]["pixel_targets"]) == 1  # frame 2 has only one earlier frame
+    (w1, _, m1), (w2, _, m2) = spy.calls[2]["pixel_targets"]
+    assert w1 == w2 == DEFAULT_TEMPORAL_WEIGHT
+    # frame t-2 constrains only pixels that frame t-1 does not see reliably
+    assert m2[m1 == 1].max() == 0
+    assert m2.sum() == 0  # a pan: whatever t-1 misses, t-2 misses too
+    a, b, c = np.ones((2, 2)), np.array([[1, 0], [0, 0.5]]), np.array([[1, 1], [1, 1.0]])
+    out = closest_first([b, c, a])
+    np.testing.assert_allclose(out[0], b)
+    np.testing.assert_allclose(out[1], [[0, 1], [1, 0.5]])
+    np.testing.assert_allclose(out[2], 0)
+
+
+def test_relative_tolerance_stop_rule():
+    stop = RelativeTolerance(tol=1e-3, interval=2)
+    assert [stop(k, None, {"loss": v}) for k, v in enumerate([10.0, 5.0, 4.0, 3.999, 3.998])] == [
+        False, False, False, False, True
+    ]
+    assert stop.stopped_at == 4
+
+
+def test_bad_arguments():
+    frames = [np.zeros((16, 16, 3), np.float32)] * 2
+    spy = Spy()
+    for kw in ({"temporal_weight": -1.0}, {"long_term": (2, 4)}, {"long_term": (0, 1)},
+               {"steps_first": 0}, {"fill": "zeros"}, {"init_first": "image"}, {"steps": 5}):
+        with pytest.raises(ConfigError):
+            stylize_video(frames, "s", model=spy, verbose=0, **kw)
+
+    class NoHook:
+        def stylize(self, content, style, init="content", steps=1):
+            return content
+
+    with pytest.raises(ConfigError, match="pixel_targets"):
+        stylize_video(frames, "s", model=NoHook(), verbose=0)
+
+
+@pytest.fixture(scope="module")
+def gatys():
+    # random VGG16 (no download), no XLA: each frame is a new (small) optimisation
+    return ks.get("gatys", weights=None, backbone="vgg16", jit_compile=False)
+
+
+def test_gatys_pixel_targets_hook(gatys):
+    rng = np.random.default_rng(0)
+    content = rng.random((32, 32, 3)).astype(np.float32)
+    target = np.full((32, 32, 3), 0.2, np.float32)
+    mask = np.zeros((32, 32), np.float32)
+    mask[:, :16] = 1.0
+    logs = []
+    out = gatys.stylize(content, content, steps=6, verbose=0, tv_weight=0.0,
+                        pixel_targets=[(1e6, target, mask)],
+                        callbacks=[lambda step, img, lg: logs.append(lg)])
+    assert "pixel" in logs[-1] and logs[-1]["pixel"] < logs[0]["pixel"]
+    left, right = np.abs(out[:, :16] - 0.2).mean(), np.abs(out[:, 16:] - 0.2).mean()
+    assert left < 0.02 and right > 0.1, (left, right)
+    with pytest.raises(ConfigError):
+        gatys.stylize(content, content, steps=1, verbose=0, pixel_targets=[(-1.0, target, mask)])
+    with pytest.raises(ConfigError):
+        gatys.stylize(content, content, steps=1, verbose=0, pixel_targets=[(1.0, target, np.ones((3, 4, 5)))])
+
+
+def test_ruder_lowers_warping_error_against_per_frame_gatys(gatys):
+    frames, flows = video.pan_clip(PHOTO, 3, size=(40, 40), shift=(3, 2), start=(100, 60))
+    style = ks.images.load_image(STYLE, size=40)
+    opts = dict(steps=8, verbose=0)
+    plain = [gatys.stylize(f, style, init="noise", seed=i, **opts) for i, f in enumerate(frames)]
+    # Ruder with the flow estimated from the frames (DIS), measured with the exact flow
+    ruder = list(stylize_video(frames, style, model=gatys, steps_first=8, steps_later=8,
+                               init_first="noise", seed=0, tol=0, verbose=0))
+    np.testing.assert_allclose(ruder[0], plain[0], atol=1e-6)  # frame 1 is plain Gatys
+    e_plain = video.warping_error(plain, flows=flows)
+    e_ruder = video.warping_error(ruder, flows=flows)
+    assert e_ruder < 0.5 * e_plain, (e_plain, e_ruder)
