@@ -9,7 +9,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from helpers import assert_allclose, random_image
+from helpers import assert_allclose, random_image, run_in_backend
 
 import keras_style as ks
 from keras_style.errors import ConfigError, ImageError
@@ -365,3 +365,22 @@ def test_train_parser_and_stylize_folder(tmp_path, model):
         "c1__s0.png",
         "c1__s1.png",
     ]
+
+
+def test_torch_backend():
+    out = run_in_backend(
+        "torch",
+        """
+        import numpy as np, keras_style as ks
+        m = ks.get("adain", encoder="vgg16", decoder_width=0.0625)
+        m.jit_compile_inference = False
+        c = np.random.rand(1, 37, 45, 3).astype("float32")
+        s = np.random.rand(1, 24, 24, 3).astype("float32")
+        assert tuple(m((c, s)).shape) == (1, 37, 45, 3)
+        assert m.stylize(c[0], [s[0], s[0]], style_weights=[0.5, 0.5], alpha=0.5).shape == (37, 45, 3)
+        m.compile(jit_compile=False)
+        h = m.fit({"content": c[:, :32, :32], "style": s}, epochs=1, verbose=0)
+        print("ok", sorted(h.history))
+        """,
+    )
+    assert "ok ['content_loss', 'loss', 'style_loss']" in out

@@ -366,6 +366,8 @@ class AdaIN(keras.Model):
         if isinstance(opt, dict):
             opt = keras.optimizers.deserialize(opt)
         self.compile(optimizer=opt or "auto")
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)  # so saved slots load back
 
     def losses_for(self, out, target, style_features):
         """(content_loss, style_loss) of a batch, float32 (PyTorch-port formulas, METHODS §1.6)."""
@@ -594,7 +596,10 @@ class AdaIN(keras.Model):
             )
         else:
             if content_stats is None:
-                c_mean, c_std = mean_std(feat, self.epsilon, self.unbiased)
+                c_mean, c_std = (
+                    np.asarray(ops.convert_to_numpy(v))
+                    for v in mean_std(feat, self.epsilon, self.unbiased)
+                )
             else:
                 c_mean, c_std = content_stats
             normed = (feat - c_mean) / c_std
