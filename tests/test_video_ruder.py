@@ -16,6 +16,7 @@ from keras_style.video.ruder import (  # noqa: E402
     VGG_MEAN_RGB,
     RelativeTolerance,
     closest_first,
+    gatys_temporal_weight,
     stylize_video,
     warped_init,
 )
@@ -71,7 +72,7 @@ def test_init_from_warped_previous_frame_and_masked_temporal_target():
     assert (mask == 0).sum() == 3 * 24 + 2 * 32 - 6  # right 3 columns, bottom 2 rows
     # one temporal term: (weight, warped previous output, certainty mask)
     ((w, target, m),) = second["pixel_targets"]
-    assert w == 123.0
+    assert w == 123.0 * 255**2  # Ruder's units -> ours (content weight 5)
     np.testing.assert_allclose(target, warped, atol=1e-6)
     np.testing.assert_array_equal(m, mask)
     # Ruder's fill: VGG mean colour where the warp leaves the image
@@ -88,7 +89,8 @@ def test_long_term_terms_use_closest_first_masks():
                        long_term=(1, 2), flow_fn=fn, init_first="content", verbose=0))
     assert len(spy.calls[1]["pixel_targets"]) == 1  # frame 2 has only one earlier frame
     (w1, _, m1), (w2, _, m2) = spy.calls[2]["pixel_targets"]
-    assert w1 == w2 == DEFAULT_TEMPORAL_WEIGHT
+    assert w1 == w2 == DEFAULT_TEMPORAL_WEIGHT * 255**2
+    assert gatys_temporal_weight(1e3, content_weight=50.0) == 1e4 * 255**2
     # frame t-2 constrains only pixels that frame t-1 does not see reliably
     assert m2[m1 == 1].max() == 0
     assert m2.sum() == 0  # a pan: whatever t-1 misses, t-2 misses too

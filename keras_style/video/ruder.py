@@ -20,10 +20,14 @@ earlier frame t - j, each with its own flow and mask, the masks combined with Ru
 ``closestFirst`` rule so that each pixel is held only by the closest frame that sees it
 reliably: ``c_j <- max(c_j - sum_{k closer than j} c_k, 0)``.
 
-Units.  Ruder's ``-temporal_weight 1e3`` multiplies an MSE of Caffe-range images
-(0-255); our images are in [0, 1], so the same loss is ``1e3 * 255**2 ~= 6.5e7`` here
-(Gatys' content and style terms are computed on the backbone's features exactly as in
-neural-style, so they need no conversion).  That is our default.
+Units.  ``temporal_weight`` is given in Ruder et al.'s units (default 1e3, their
+``-temporal_weight``): it multiplies an MSE of Caffe-range images (0-255) next to a
+content weight of 5.  Our images are in [0, 1], so the weight that reaches Gatys'
+objective is ``temporal_weight * 255**2 * content_weight / 5`` (`gatys_temporal_weight`):
+the 255**2 converts the units, the ``content_weight / 5`` keeps Ruder's balance between
+the temporal and the content term when the content weight in use is not neural-style's 5
+(e.g. Gatys' defaults for ``weights="vgg16_hed_bsds500"``).  Gatys' content and style
+terms are computed on the backbone's features as in neural-style and need no conversion.
 
 ```python
 import keras_style as ks
@@ -46,9 +50,11 @@ import numpy as np
 from keras_style.errors import ConfigError, VideoError
 from keras_style.video.flow import flow_and_mask, warp
 
-# Ruder et al. `-temporal_weight 1e3` (artistic_video.lua, METHODS §5.1) on 0-255 images,
-# times 255^2 for our [0, 1] images (see the module docstring).
-DEFAULT_TEMPORAL_WEIGHT = 1e3 * 255.0**2
+# Ruder et al. `-temporal_weight 1e3` (artistic_video.lua, METHODS §5.1), in their units
+# (0-255 images, content weight 5); see `gatys_temporal_weight` for the conversion.
+DEFAULT_TEMPORAL_WEIGHT = 1e3
+# neural-style / Ruder `-content_weight 5` (METHODS §3.2, §5.1): the reference of the ratio.
+RUDER_CONTENT_WEIGHT = 5.0
 # Ruder et al. `-num_iterations 2000,1000` (first frame, later frames; METHODS §5.1).
 DEFAULT_STEPS_FIRST = 2000
 DEFAULT_STEPS_LATER = 1000
@@ -122,6 +128,20 @@ def warped_init(prev_out, flow, mask, frame, fill="content"):
     raise ConfigError(f"fill must be 'content' or 'mean', got {fill!r}.")
 
 
+def gatys_temporal_weight(temporal_weight, model=None, content_weight=None):
+    """Ruder-unit ``temporal_weight`` -> the weight of Gatys' ``pixel_targets`` term.
+
+    ``temporal_weight * 255**2 * content_weight / 5``, with ``content_weight`` the one the
+    Gatys call will use (given, else ``model.default_options()``, else 5).
+    """
+    if content_weight is None:
+        defaults = getattr(model, "default_options", None)
+        content_weight = defaults().get("content_weight") if callable(defaults) else None
+    if content_weight is None:
+        content_weight = RUDER_CONTENT_WEIGHT
+    return float(temporal_weight) * 255.0**2 * float(content_weight) / RUDER_CONTENT_WEIGHT
+
+
 def _check_positive_int(v, name):
     if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
         raise ConfigError(f"{name} must be a positive integer, got {v!r}.")
@@ -158,9 +178,9 @@ def stylize_video(
         model: a `Gatys` instance; by default ``keras_style.get("gatys", **build)``.
         build: keyword arguments for building the Gatys model (e.g.
             ``{"weights": "vgg16_hed_bsds500"}``).
-        temporal_weight: weight of the temporal loss, for images in [0, 1]. Default
-            ``1e3 * 255**2``: Ruder's 1e3 converted from 0-255 images. 0 keeps only the
-            warped initialisation.
+        temporal_weight: weight of the temporal loss in Ruder et al.'s units (default
+            1e3, theirs); converted to ours by `gatys_temporal_weight` (x 255**2 x
+            content_weight / 5). 0 keeps only the warped initialisation.
         steps_first, steps_later: L-BFGS iterations for the first and the later frames
             (Ruder: 2000 and 1000, with the early stop rule ``tol``/``tol_interval``).
         init_first: ``"noise"`` (Ruder's ``random``, default), ``"content"`` (converges
@@ -227,10 +247,11 @@ def stylize_video(
         total = getattr(frames, "num_frames", None)
         if total is None and hasattr(frames, "__len__"):
             total = len(frames)
+    pixel_weight = gatys_temporal_weight(temporal_weight, model, gatys_options.get("content_weight"))
     get_flow = flow_fn or (lambda cur, prev: flow_and_mask(cur, prev, flow_method))
 
     return _generate(
-        frames, style, model, float(temporal_weight), steps_first, steps_later, init_first,
+        frames, style, model, pixel_weight, steps_first, steps_later, init_first,
         fill, offsets, float(tol), int(tol_interval), get_flow, seed, verbose, total, gatys_options,
     )
 
@@ -305,4 +326,5 @@ __all__ = [
     "closest_first",
     "RelativeTolerance",
     "DEFAULT_TEMPORAL_WEIGHT",
+    "gatys_temporal_weight",
 ]
