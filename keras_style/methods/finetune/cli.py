@@ -37,6 +37,9 @@ def add_finetune_parser(sub):
                    help="start matching class names from their ImageNet classifier rows")
     p.add_argument("--no-augment", action="store_true", help="no training augmentation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
+                   help="XLA for the train step (auto = Keras' choice; compiling takes a while on CPU)")
+    p.add_argument("--run-eagerly", action="store_true", help="no graph compilation (debugging, tiny runs)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_finetune)
@@ -105,7 +108,7 @@ def save_model_atomic(model, output, overwrite=False):
 
 def run_finetune(args):
     import keras_style as ks
-    from keras_style.methods.finetune import unfreeze
+    from keras_style.methods.finetune import compile_finetune, unfreeze
 
     weights = None if str(args.weights).lower() == "none" else args.weights
     train, val, classes = image_datasets(
@@ -120,8 +123,11 @@ def run_finetune(args):
         dropout=args.dropout,
         freeze=parse_freeze(args.freeze),
         reuse_imagenet_classes=args.reuse_imagenet_classes,
-        learning_rate=args.learning_rate,
+        compile=False,
     )
+    jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+    compile_opts = dict(jit_compile=jit, run_eagerly=args.run_eagerly)
+    compile_finetune(model, learning_rate=args.learning_rate, **compile_opts)
     verbose = 0 if args.quiet else 2
     info = model.describe()
     if not args.quiet:
@@ -130,7 +136,8 @@ def run_finetune(args):
             print("ImageNet matches:", {k: v["index"] for k, v in info["imagenet_matches"].items()})
     model.fit(train, validation_data=val, epochs=args.epochs, verbose=verbose)
     if args.unfreeze and args.unfreeze_epochs > 0:
-        unfreeze(model, args.unfreeze)
+        unfreeze(model, args.unfreeze, recompile=False)
+        compile_finetune(model, learning_rate=1e-5, **compile_opts)  # keras.io guide phase 2
         model.fit(train, validation_data=val, epochs=args.unfreeze_epochs, verbose=verbose)
     save_model_atomic(model, args.output, args.overwrite)
     if not args.quiet:

@@ -465,7 +465,7 @@ def _source_classifier(source_model, backbone_model):
     "finetune",
     "model",
     aliases=("fine_tune",),
-    test_config={"backbone": "mobilenet_v2", "num_classes": 2, "weights": None, "input_shape": (32, 32, 3)},
+    test_config={"backbone": "mobilenet", "num_classes": 2, "weights": None, "input_shape": (32, 32, 3)},
     paper="https://d2l.ai/chapter_computer-vision/fine-tuning.html",
     notes=(
         "Defaults: Adam, lr 1e-3 for a frozen backbone else 1e-5, dropout 0.2, avg pooling "
