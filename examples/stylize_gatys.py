@@ -24,13 +24,11 @@ def main():
     p.add_argument("--style", default=str(HERE / "images" / "van_gogh_starry_night.jpg"))
     p.add_argument("--size", type=int, default=256, help="shorter side of the output")
     p.add_argument("--steps", type=int, default=100, help="L-BFGS iterations")
-    # The HED VGG16's deep activations are small: with neural-style's plain weights only
-    # relu1_1/relu2_1 count (colours, no strokes). Relative Gram errors
-    # (style_normalization="target") make the five layers count alike; the weights below
-    # were picked by looking at 128 px results (60 steps) of a few settings.
-    p.add_argument("--style-weight", type=float, default=1e4)
-    p.add_argument("--content-weight", type=float, default=50.0)
-    p.add_argument("--tv-weight", type=float, default=3.0)
+    # None = Gatys.default_options() for these weights (keras_style.methods.gatys.gatys.HED_DEFAULTS:
+    # relative Gram errors, style 1e4, content 50, TV 3).
+    p.add_argument("--style-weight", type=float)
+    p.add_argument("--content-weight", type=float)
+    p.add_argument("--tv-weight", type=float)
     p.add_argument("--out-dir", default=str(HERE / "gallery"))
     p.add_argument("--snapshot-every", type=int, default=0)
     args = p.parse_args()
@@ -41,7 +39,7 @@ def main():
     t = time.time()
     result = model.stylize(
         args.content, args.style, size=args.size, steps=args.steps,
-        style_normalization="target", style_weight=args.style_weight,
+        style_weight=args.style_weight,
         content_weight=args.content_weight, tv_weight=args.tv_weight,
         snapshot_every=args.snapshot_every, snapshot_dir=out_dir / "snapshots" if args.snapshot_every else None,
     )
