@@ -358,6 +358,12 @@ def test_train_parser_and_stylize_folder(tmp_path, model):
         for i in range(n):
             arr = (smooth_image(24, 32, seed=i + 3 * n) * 255).astype("uint8")
             Image.fromarray(arr).save(tmp_path / folder / f"{folder}{i}.png")
+    # style files are encoded once per model (CLI folder mode calls stylize per pair)
+    first = model.stylize(str(tmp_path / "c" / "c0.png"), str(tmp_path / "s" / "s0.png"))
+    cache = model.__dict__["_style_cache"]
+    n = len(cache)
+    again = model.stylize(str(tmp_path / "c" / "c1.png"), str(tmp_path / "s" / "s0.png"))
+    assert len(cache) == n and first.shape == again.shape
     written = model.stylize_folder(tmp_path / "c", tmp_path / "s", tmp_path / "out", verbose=0)
     assert sorted(p.name for p in written) == [
         "c0__s0.png",

@@ -277,6 +277,7 @@ class AdaIN(keras.Model):
                 "`keras-style convert adain`."
             ) from e
         self._fns = {}
+        self.__dict__.pop("_style_cache", None)  # the encoder may have changed
         return self
 
     def load_preset_weights(self, path):  # used by keras_style.presets
@@ -473,6 +474,25 @@ class AdaIN(keras.Model):
         m, s = self._stats(image)
         return EncodedStyle(mean=m, std=s, image=image, encoder=self.encoder_name)
 
+    def _cached_style(self, style, style_size):
+        """encode_style with a small cache for style *files* (folder x folder batch mode in
+        the CLI calls stylize once per pair): keyed by path, modification time and size."""
+        import os
+        from collections import OrderedDict
+
+        if not isinstance(style, (str, os.PathLike)) or not os.path.isfile(style):
+            return self.encode_style(style, style_size)
+        key = (os.path.abspath(os.fspath(style)), os.path.getmtime(style), style_size)
+        cache = self.__dict__.setdefault("_style_cache", OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        enc = self.encode_style(style, style_size)
+        cache[key] = enc
+        while len(cache) > 16:
+            cache.popitem(last=False)
+        return enc
+
     def stylize(
         self,
         content,
@@ -549,7 +569,7 @@ class AdaIN(keras.Model):
                     )
                 enc = s
             else:
-                enc = self.encode_style(s, style_size)
+                enc = self._cached_style(s, style_size)
             if preserve_color:
                 recoloured = controls.coral(enc.image, image)
                 m, sd = self._stats(recoloured)
