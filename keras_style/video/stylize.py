@@ -44,6 +44,7 @@ def stylize(
     flow_method: str = "dis",
     verbose: int = 1,
     total: int | None = None,
+    stylize_options: dict | None = None,
     **stylize_kwargs,
 ):
     """Stylize a sequence of frames lazily (a generator of HxWx3 float32 frames).
@@ -58,8 +59,11 @@ def stylize(
             flow is reliable. 0 = plain frame-by-frame.
         flow_method: ``"dis"`` or ``"farneback"`` (OpenCV).
         verbose: progress bar with frames per second.
+        stylize_options: a dict of options for ``model.stylize`` whose names clash with
+            this function's (e.g. Johnson's ``strength``, its blend with the input).
         **stylize_kwargs: passed to ``model.stylize`` (e.g. ``alpha``, ``tile``).
     """
+    stylize_kwargs = {**(stylize_options or {}), **stylize_kwargs}
     if not hasattr(model, "stylize"):
         raise ConfigError(f"{type(model).__name__} has no stylize(); pass a keras_style model.")
     if not 0.0 <= strength < 1.0:
