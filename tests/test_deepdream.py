@@ -57,3 +57,31 @@ def test_dream_errors():
         ks.get("deepdream", backbone="resnet", weights=None)
     with pytest.raises(ConfigError):
         ks.get("deepdream", backbone="inception_v3", weights="vgg16_hed_bsds500")
+
+
+def test_inception_v3_backbone_random_weights():
+    model = ks.get("deepdream", backbone="inception_v3", weights=None)
+    assert model.default_layers() == {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5}
+    out = model.dream(random_image(80, 80), layers={"mixed2": 1.0}, octaves=1, steps=1, verbose=0)
+    assert out.shape == (80, 80, 3)
+
+
+def test_cli_dream_and_denoise(tmp_path):
+    from PIL import Image
+
+    from keras_style.cli import main
+
+    src = tmp_path / "in.png"
+    Image.fromarray((random_image(32, 32) * 255).astype(np.uint8)).save(src)
+    out = tmp_path / "dream.png"
+    rc = main(["dream", str(src), "-o", str(out), "--layers", "relu3_3:1,relu2_2:0.5",
+               "--weights", "none", "--octaves", "2", "--steps", "2", "--quiet"])
+    assert rc == 0 and out.exists()
+    assert main(["dream", str(src), "-o", str(out), "--weights", "none", "--quiet"]) == 1  # exists
+    rc = main(["dream", str(src), "-o", str(tmp_path / "x.png"), "--layers", "relu9_9",
+               "--weights", "none", "--quiet"])
+    assert rc == 1
+    clean = tmp_path / "clean.png"
+    assert main(["denoise", str(src), "-o", str(clean), "--steps", "3", "--quiet"]) == 0
+    assert clean.exists()
+    assert main(["denoise", str(src), "-o", str(tmp_path / "y.png"), "--weight", "-1", "--quiet"]) == 1

@@ -107,11 +107,7 @@ def _as_rgb(src, what):
         if not np.all(np.isfinite(arr)):
             raise ImageError(f"{what} contains NaN or Inf values.")
         return np.clip(arr, 0.0, 1.0)
-    try:
-        arr = load_image(src)
-    except FileNotFoundError:
-        raise
-    arr = np.asarray(arr, np.float32)
+    arr = np.asarray(load_image(src), np.float32)
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.shape[-1] == 1:
