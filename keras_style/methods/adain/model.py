@@ -304,10 +304,6 @@ class AdaIN(keras.Model):
         self.built = True
 
     # ------------------------------------------------------------------ forward
-    def _features(self, images):
-        feats = self.encoder(images)
-        return feats
-
     @staticmethod
     def _split_inputs(inputs):
         if isinstance(inputs, dict):
