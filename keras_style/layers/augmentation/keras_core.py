@@ -32,7 +32,10 @@ KERAS_CORE_LAYERS = {
                     "Zoom with fill (reflect); no area/aspect sampling like RandomResizedCrop."),
     "random_rotation": ("RandomRotation", {"factor": 0.1}, "factor is a fraction of 2*pi."),
     "random_translation": ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1}, None),
-    "random_shear": ("RandomShear", {"x_factor": 0.1}, None),
+    "random_shear": ("RandomShear", {"x_factor": (0.0, 0.1)},
+                     "Pitfall (Keras 3.15.1): a single float x_factor/y_factor f is stored as (-f, f), "
+                     "which from_config() rejects, so such a layer cannot be reloaded; pass a pair "
+                     "(0, f)."),
     "random_perspective": ("RandomPerspective", {}, None),
     "random_elastic_transform": ("RandomElasticTransform", {}, _RANGE),
     "random_brightness": ("RandomBrightness", {"factor": (-0.2, 0.2)},
