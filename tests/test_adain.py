@@ -181,6 +181,7 @@ def test_bad_inputs(model):
         ks.get("adain", decoder_width=0)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_weights_from_another_architecture_are_refused(tmp_path):
     other = ks.get("adain", encoder="vgg16", decoder_width=0.125)
     path = tmp_path / "other.weights.h5"
