@@ -97,8 +97,9 @@ def main(argv=None):
         ds = ds.map(lambda x, pipe=pipe: pipe(x, training=True), num_parallel_calls=tf.data.AUTOTUNE)
         datasets[name] = ds.prefetch(2)
         t0 = time.perf_counter()
-        for out in datasets[name].take(args.warmup):
-            pass
+        out = None
+        for batch in datasets[name].take(args.warmup):
+            out = batch
         assert tuple(out.shape) == (args.batch, args.size, args.size, 3), (name, out.shape)
         print(f"{name}: first {args.warmup} batches (incl. tracing) {time.perf_counter() - t0:.1f} s")
 
