@@ -307,6 +307,9 @@ def test_preview(model):
         model.preview(c)
     m = tiny(preview_styles=[s[0]])
     assert m.preview(c).shape == (2, 32, 32, 3)
+    cb = ks.get("stylized_preview", images=c, directory=None)
+    cb.set_model(m)
+    assert cb._save("x").shape == (64, 64, 3)
 
 
 def test_content_style_pairs(tmp_path):

@@ -53,6 +53,11 @@ def add_train_parser(sub):
     p.add_argument(
         "--checkpoint-every", type=int, default=0, help="save every N steps (0: end only)"
     )
+    p.add_argument(
+        "--preview-every", type=int, default=0, help="save a preview grid every N steps (0: never)"
+    )
+    p.add_argument("--preview-dir", default=None, help="default: <output>_previews/")
+    p.add_argument("--preview-size", type=int, default=128)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=train_cli)
@@ -97,8 +102,14 @@ def train_cli(args):
         raise ConfigError("--vgg is for --encoder vgg19_normalised.")
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
+    preview_styles = None
+    if args.preview_every > 0:
+        from keras_style.data.folders import list_image_files
+
+        preview_styles = list_image_files(args.style)[:2]
     model = ks.get(
         "adain",
+        preview_styles=preview_styles,
         encoder=args.encoder,
         encoder_weights=args.encoder_weights,
         weights=args.init,
@@ -135,6 +146,18 @@ def train_cli(args):
                 _save(self.model, out)
 
         callbacks.append(_Save())
+    if args.preview_every > 0:
+        from keras_style.data.folders import list_image_files
+
+        callbacks.append(
+            ks.get(
+                "stylized_preview",
+                images=list_image_files(args.content)[:4],
+                every_n_steps=args.preview_every,
+                directory=args.preview_dir or str(out.with_suffix("")) + "_previews",
+                size=args.preview_size,
+            )
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.fit(
         ds,
