@@ -41,10 +41,12 @@ from keras_style.methods.style_aware.losses import (
 )
 from keras_style.registry import register
 
-# Peak memory of one full-image inference pass, in bytes per input pixel for ngf=32, measured with
-# benchmarks/style_aware_memory.py (TF 2.21 CPU, float32). Scaled linearly with ngf.
-BYTES_PER_PIXEL_NGF32 = 2300.0
-FIXED_OVERHEAD_BYTES = 600 * 2**20
+# Peak extra host memory of one full-image inference pass, bytes per input pixel for ngf=32
+# (scaled linearly with ngf). Measured with benchmarks/style_aware_memory.py (TF 2.21 CPU,
+# float32): 1.29 GiB at 1936x1296 (2.5 MP), 2.58 GiB at 2048x2048, i.e. ~800 B/px at the margin;
+# 850 B/px with no intercept over-estimates those by ~30% (conservative).
+BYTES_PER_PIXEL_NGF32 = 850.0
+FIXED_OVERHEAD_BYTES = 64 * 2**20
 
 METRIC_NAMES = (
     "generator_loss",  # dlw*g_adversarial + tlw*transformed_image + flw*style_aware_content
@@ -219,6 +221,23 @@ class StyleAware(keras.Model):
         self.g_optimizer.build(self.generator_trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
+    def get_compile_config(self):
+        if self.g_optimizer is None:
+            return None
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "jit_compile": bool(self.jit_compile),
+        }
+
+    def compile_from_config(self, config):
+        # A loaded .keras is compiled again (optimiser states are then restored from the file).
+        self.compile(
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            jit_compile=config.get("jit_compile", False),
+        )
+
     # ------------------------------------------------------------------ training
     @staticmethod
     def unpack(data):
@@ -323,7 +342,9 @@ class StyleAware(keras.Model):
             out = _resize(out, h, w)
         return np.clip(out, 0.0, 1.0)
 
-    def stylize(self, image, size=None, tile=None, overlap=None, memory_limit=None, verbose=0):
+    def stylize(
+        self, image, size=None, tile=None, overlap=64, whole_image_stats=True, stat_passes=3, memory_limit=None, verbose=0
+    ):
         """Stylize one image; returns NumPy HxWx3 float32 in [0, 1].
 
         Args:
@@ -333,7 +354,12 @@ class StyleAware(keras.Model):
             tile: int or None. Tile size in pixels (rounded up to a multiple of 16) for images too
                 large for one pass; tiles share the whole image's instance-norm statistics
                 (keras_style.tiling). Defaults to `None` (one full pass, refused if it would not fit).
-            overlap: int or None. Tile overlap (tiling helper default when None).
+            overlap: int. Tile overlap in pixels. Defaults to `64` (4 latent pixels: the encoder
+                has stride 16).
+            whole_image_stats: bool. Tiles use the whole image's instance-norm statistics
+                (keras_style.tiling); False: each tile its own. Defaults to `True`.
+            stat_passes: int. Statistics passes of the tiling helper (each makes one more
+                instance norm's whole-image statistics exact; the generator has 28). Defaults to `3`.
             memory_limit: bytes or None. Budget for one full pass. Defaults to 80% of the
                 available RAM.
             verbose: int. Progress bar for tiled inference.
@@ -358,8 +384,10 @@ class StyleAware(keras.Model):
         from keras_style.tiling import tiled_apply
 
         tile = int(math.ceil(int(tile) / 16.0) * 16)
-        kw = {} if overlap is None else {"overlap": int(overlap)}
-        out = tiled_apply(self, img[None], tile=tile, verbose=verbose, **kw)
+        out = tiled_apply(
+            self, img[None], tile=tile, overlap=int(overlap), whole_image_stats=bool(whole_image_stats),
+            stat_passes=int(stat_passes), verbose=verbose,
+        )
         out = np.asarray(ops.convert_to_numpy(out), dtype="float32")[0]
         if out.shape[:2] != (h, w):
             out = _resize(out, h, w)

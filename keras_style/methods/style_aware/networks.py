@@ -41,6 +41,20 @@ def _conv(filters, kernel_size, strides, padding, name, seed):
     )
 
 
+@keras.saving.register_keras_serializable(package="keras_style")
+class PredictionConv2D(keras.layers.Conv2D):
+    """A one-channel logit conv (the discriminator heads); same weights and numbers as Conv2D.
+
+    The kernel is zero-padded to two output channels for the convolution and channel 0 is
+    returned: torch's CPU conv backward fails for one-output-channel 3x3 convs on tiny maps
+    ("slow_conv2d: grad_weight must be contiguous"); two channels avoid that path on every backend.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        padded = keras.ops.concatenate([kernel, keras.ops.zeros_like(kernel)], axis=-1)
+        return super().convolution_op(inputs, padded)[..., :1]
+
+
 def _norm(name):
     return InstanceNormalization(epsilon=1e-5, name=name)  # ops.instance_norm: epsilon 1e-5
 
@@ -87,7 +101,14 @@ def build_discriminator(ndf=64, seed=None, name="discriminator"):
         x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_h{i}_lrelu")(x)  # lrelu leak 0.2
         if i in DISCRIMINATOR_HEADS:
             k = DISCRIMINATOR_HEADS[i]
-            outputs[f"scale_{i}"] = _conv(1, k, 1, "same", f"d_h{i}_pred", _seed(seed, 200 + i))(x)
+            outputs[f"scale_{i}"] = PredictionConv2D(
+                1,
+                k,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02, seed=_seed(seed, 200 + i)),
+                name=f"d_h{i}_pred",
+            )(x)
     return keras.Model(x_in, outputs, name=name)
 
 
