@@ -104,6 +104,18 @@ def pad_to_multiple(x, multiple, mode="reflect"):
     return np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
 
 
+def scale_for_distribution(value):
+    """Divide a per-replica loss by the number of replicas under ``tf.distribute`` (what
+    Keras' compiled losses do; gradients are summed over replicas). No-op otherwise."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        n = tf.distribute.get_strategy().num_replicas_in_sync
+        if n > 1:
+            value = value * (1.0 / n)
+    return value
+
+
 class _StylizeMixin:
     """``stylize`` / ``preview`` shared by feed-forward style models (``self.transform``)."""
 
@@ -290,6 +302,11 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         kwargs.setdefault("jit_compile", False)
         return super().compile(*args, **kwargs)
 
+    def compile_from_config(self, config):
+        """A loaded model is not re-compiled: compiling builds the loss network (which may
+        need its weights file); call ``compile()`` yourself to train a loaded model."""
+        return None
+
     # ------------------------------------------------------------------ training
 
     def call(self, inputs, training=None):
@@ -329,7 +346,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         self.content_loss_tracker.update_state(terms["content"])
         self.style_loss_tracker.update_state(terms["style"])
         self.tv_loss_tracker.update_state(terms["tv"])
-        return total
+        return scale_for_distribution(total)
 
     def fit(self, *args, **kwargs):
         if not self.has_style_targets and not any(

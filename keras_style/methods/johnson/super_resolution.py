@@ -1,0 +1,186 @@
+"""Johnson et al. (2016) single-image super-resolution with perceptual (or pixel) loss.
+
+```python
+sr = ks.get("johnson_sr", scale=4, loss="feature", weights="vgg16_hed_bsds500")
+sr.compile(optimizer=keras.optimizers.Adam(1e-3))
+sr.fit(ks.data.super_resolution_pairs("images/", patch_size=288, scale=4), epochs=10)
+big = sr.upscale("small.png")                        # histogram-matched to the input
+```
+
+Paper facts (METHODS §2.1, §2.5): x4 and x8 networks of supplementary Table 2, feature
+reconstruction loss at VGG-16 relu2_2 (``loss="feature"``) or a per-pixel loss
+(``loss="pixel"``), 288x288 patches, Gaussian blur sigma 1.0 then bicubic downsampling,
+Adam 1e-3, batch 4, and histogram matching of the output to the low-resolution input as
+post-processing.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_style.errors import ConfigError
+from keras_style.losses import functional as F
+from keras_style.methods.johnson.networks import JohnsonSRNetwork
+from keras_style.methods.johnson.style_transfer import _StylizeMixin, load_any_image, scale_for_distribution
+from keras_style.registry import register
+
+
+def match_histograms(image, reference):
+    """Per-channel histogram matching of ``image`` to ``reference`` (NumPy HxWxC in [0, 1])."""
+    out = np.empty_like(image, dtype="float32")
+    for c in range(image.shape[-1]):
+        src = image[..., c].ravel()
+        ref = np.sort(reference[..., c].ravel())
+        order = np.argsort(src, kind="stable")
+        quantiles = (np.arange(src.size) + 0.5) / src.size
+        ref_q = (np.arange(ref.size) + 0.5) / ref.size
+        matched = np.empty_like(src)
+        matched[order] = np.interp(quantiles, ref_q, ref)
+        out[..., c] = matched.reshape(image.shape[:-1])
+    return out
+
+
+@keras.saving.register_keras_serializable(package="keras_style")
+@register(
+    "johnson_sr",
+    "model",
+    aliases=("johnson_super_resolution",),
+    test_config={"scale": 4, "weights": None, "width": 0.125, "num_residual_blocks": 1},
+    paper="https://arxiv.org/abs/1603.08155",
+)
+class JohnsonSuperResolution(_StylizeMixin, keras.Model):
+    """x4 / x8 super-resolution network trained with a feature or pixel loss.
+
+    Args:
+        scale: 4 or 8 (the paper's models).
+        loss: ``"feature"`` (relu2_2 feature reconstruction, the paper's ``l_feat``) or
+            ``"pixel"`` (mean squared error, ``l_pixel``).
+        weights: loss-network weights (``"vgg16_imagenet"`` = paper, ``"vgg16_hed_bsds500"``
+            offline, ``None`` random); unused with ``loss="pixel"``.
+        content_layer: ``"relu2_2"`` (paper).
+        histogram_matching: `upscale` matches the output's histogram to the input (paper).
+        width, num_residual_blocks, normalization, upsampling, padding, output: the
+            network (`JohnsonSRNetwork`); defaults are the paper's.
+    """
+
+    def __init__(
+        self,
+        scale=4,
+        loss="feature",  # paper's l_feat model
+        weights="vgg16_imagenet",  # paper: ImageNet VGG-16
+        loss_network="vgg16",
+        content_layer="relu2_2",  # paper (METHODS §2.1)
+        histogram_matching=True,  # paper: post-processing by histogram matching
+        width=1.0,
+        num_residual_blocks=4,  # paper Table 2
+        normalization="batch",
+        upsampling="transposed",
+        padding="zero",
+        output="tanh",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if scale not in (4, 8):
+            raise ConfigError(f"johnson_sr: scale must be 4 or 8 (the paper's models), got {scale!r}.")
+        if loss not in ("feature", "pixel"):
+            raise ConfigError(f"johnson_sr: loss must be 'feature' or 'pixel', got {loss!r}.")
+        self.scale = scale
+        self.loss_kind = loss
+        self.weights_id = weights
+        self.loss_network_name = loss_network
+        self.content_layer = content_layer
+        self.histogram_matching = bool(histogram_matching)
+        self.transform = JohnsonSRNetwork(
+            scale=scale, width=width, num_residual_blocks=num_residual_blocks,
+            normalization=normalization, upsampling=upsampling, padding=padding, output=output,
+            name="transform",
+        )
+        self.loss_tracker_feature = keras.metrics.Mean(name="feature_loss" if loss == "feature" else "pixel_loss")
+        from keras_style.metrics.image_quality import PSNR
+
+        self.psnr_tracker = PSNR(crop_border=scale, name="psnr")
+        object.__setattr__(self, "_loss_net", None)
+        self.built = True
+
+    _min_size = 1
+
+    @property
+    def _out_scale(self):
+        return self.scale
+
+    @property
+    def loss_network(self):
+        if self._loss_net is None and self.loss_kind == "feature":
+            from keras_style.registry import get
+
+            net = get(self.loss_network_name, layers=[self.content_layer], weights=self.weights_id)
+            object.__setattr__(self, "_loss_net", net)
+        return self._loss_net
+
+    def compile(self, *args, **kwargs):
+        _ = self.loss_network
+        kwargs.setdefault("jit_compile", False)
+        return super().compile(*args, **kwargs)
+
+    def compile_from_config(self, config):
+        """Not re-compiled on load (see `JohnsonStyleTransfer.compile_from_config`)."""
+        return None
+
+    def call(self, inputs, training=None):
+        return self.transform(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y is None:
+            raise ConfigError("johnson_sr trains on (low_res, high_res) pairs: use ks.data.super_resolution_pairs.")
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        if self.loss_kind == "feature":
+            f = self.loss_network
+            loss = ops.mean(
+                F.feature_reconstruction_loss(
+                    ops.stop_gradient(f(y)[self.content_layer]), f(y_pred)[self.content_layer]
+                )
+            )
+        else:
+            loss = ops.mean(ops.square(ops.cast(y_pred, "float32") - ops.cast(y, "float32")))
+        self.loss_tracker_feature.update_state(loss)
+        self.psnr_tracker.update_state(y, ops.clip(y_pred, 0.0, 1.0))
+        return scale_for_distribution(loss)
+
+    def upscale(self, image, tile=None, overlap=8, histogram_matching=None, verbose=0):
+        """Upscale one image by ``scale``; returns NumPy HxWx3 in [0, 1].
+
+        ``tile`` (input pixels) bounds memory for large inputs; ``histogram_matching``
+        overrides the model's setting.
+        """
+        lr = load_any_image(image, "image")
+        out = np.clip(self._run(lr[None], tile=tile, overlap=overlap, verbose=verbose)[0], 0.0, 1.0)
+        hm = self.histogram_matching if histogram_matching is None else histogram_matching
+        if hm:
+            out = match_histograms(out, lr)
+        return out.astype("float32")
+
+    def stylize(self, image, tile=None, overlap=8):
+        """Alias of `upscale` (so the generic ``keras-style stylize --model`` works)."""
+        return self.upscale(image, tile=tile, overlap=overlap)
+
+    def load_preset_weights(self, path):
+        self.transform.load_weights(str(path))
+
+    def get_config(self):
+        t = self.transform.get_config()
+        return {
+            "name": self.name,
+            "scale": self.scale,
+            "loss": self.loss_kind,
+            "weights": self.weights_id,
+            "loss_network": self.loss_network_name,
+            "content_layer": self.content_layer,
+            "histogram_matching": self.histogram_matching,
+            **{k: t[k] for k in ("width", "num_residual_blocks", "normalization", "upsampling", "padding", "output")},
+        }
+
+
+__all__ = ["JohnsonSuperResolution", "match_histograms"]

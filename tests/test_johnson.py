@@ -1,0 +1,331 @@
+"""Johnson et al. (2016): networks, style model, SR model, converter, training mechanics."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import keras_style as ks
+from keras_style.errors import ConfigError, ConversionError, ImageError
+from keras_style.methods.johnson import JohnsonSRNetwork, JohnsonStyleTransfer, JohnsonTransformer
+from keras_style.methods.johnson.super_resolution import match_histograms
+
+from helpers import random_image
+
+TINY = dict(width=0.125, num_residual_blocks=1)
+SHORT_VGG = dict(style_layers=["relu1_2", "relu2_2"])  # a short loss network keeps tests fast
+LEAN = dict(normalization="instance", upsampling="resize_conv", padding="reflect", layout="padded")
+
+
+def _style(tmp_path):
+    from PIL import Image
+
+    p = tmp_path / "style.png"
+    Image.fromarray((random_image(40, 32, seed=3) * 255).astype("uint8")).save(p)
+    return str(p)
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def test_paper_network_matches_table1_sizes():
+    # Table 1: 256 -> reflect 40 -> 336 -> 168 -> 84 -> 5 residual blocks 80..64 -> 128 -> 256
+    net = JohnsonTransformer()  # paper defaults: batch norm, transposed convs, tanh
+    x = keras.ops.zeros((1, 256, 256, 3))
+    assert net.input_padding == 40
+    y = net(x)
+    assert tuple(y.shape) == (1, 256, 256, 3)
+    shape = keras.ops.zeros((1, 84, 84, 128)).shape
+    for block in net.res:
+        shape = block.compute_output_shape(shape)
+    assert shape[1] == 64
+    assert net.conv1.conv2d.kernel.shape == (9, 9, 3, 32)
+    assert net.deconv3.conv2d.kernel.shape == (9, 9, 32, 3)
+
+
+def test_sr_networks_table2_sizes():
+    assert tuple(JohnsonSRNetwork(scale=4, **TINY)(np.zeros((1, 18, 18, 3), "float32")).shape) == (1, 72, 72, 3)
+    assert tuple(JohnsonSRNetwork(scale=8, **TINY)(np.zeros((1, 9, 9, 3), "float32")).shape) == (1, 72, 72, 3)
+    with pytest.raises(ConfigError):
+        JohnsonSRNetwork(scale=3)
+    with pytest.raises(ConfigError):
+        ks.get("johnson_sr", scale=2, weights=None)
+
+
+def test_network_options_and_config_round_trip():
+    for kw in (LEAN, dict(normalization=None, output="linear"), dict(layout="pytorch_examples")):
+        net = JohnsonTransformer(**TINY, **kw)
+        again = JohnsonTransformer.from_config(net.get_config())
+        again.set_weights(net.get_weights())
+        x = random_image(32, 32, batch=1)
+        np.testing.assert_allclose(again(x), net(x), atol=1e-5)
+    with pytest.raises(ConfigError):
+        JohnsonTransformer(upsampling="bilinear")
+
+
+# ----------------------------------------------------------------------------- converter
+
+TORCH_NET = r'''
+import torch
+from torch import nn
+
+class ConvLayer(nn.Module):
+    def __init__(self, i, o, k, s):
+        super().__init__()
+        self.reflection_pad = nn.ReflectionPad2d(k // 2)
+        self.conv2d = nn.Conv2d(i, o, k, s)
+    def forward(self, x):
+        return self.conv2d(self.reflection_pad(x))
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = ConvLayer(c, c, 3, 1); self.in1 = nn.InstanceNorm2d(c, affine=True)
+        self.conv2 = ConvLayer(c, c, 3, 1); self.in2 = nn.InstanceNorm2d(c, affine=True)
+        self.relu = nn.ReLU()
+    def forward(self, x):
+        return self.in2(self.conv2(self.relu(self.in1(self.conv1(x))))) + x
+
+class UpsampleConvLayer(nn.Module):
+    def __init__(self, i, o, k, s, upsample=None):
+        super().__init__()
+        self.upsample = upsample
+        self.reflection_pad = nn.ReflectionPad2d(k // 2)
+        self.conv2d = nn.Conv2d(i, o, k, s)
+    def forward(self, x):
+        if self.upsample:
+            x = nn.functional.interpolate(x, mode="nearest", scale_factor=self.upsample)
+        return self.conv2d(self.reflection_pad(x))
+
+class TransformerNet(nn.Module):
+    """pytorch/examples fast_neural_style TransformerNet, written from its key list (METHODS 2.4)."""
+    def __init__(self, w=32):
+        super().__init__()
+        self.conv1 = ConvLayer(3, w, 9, 1); self.in1 = nn.InstanceNorm2d(w, affine=True)
+        self.conv2 = ConvLayer(w, 2 * w, 3, 2); self.in2 = nn.InstanceNorm2d(2 * w, affine=True)
+        self.conv3 = ConvLayer(2 * w, 4 * w, 3, 2); self.in3 = nn.InstanceNorm2d(4 * w, affine=True)
+        for k in range(1, 6):
+            setattr(self, f"res{k}", ResidualBlock(4 * w))
+        self.deconv1 = UpsampleConvLayer(4 * w, 2 * w, 3, 1, upsample=2); self.in4 = nn.InstanceNorm2d(2 * w, affine=True)
+        self.deconv2 = UpsampleConvLayer(2 * w, w, 3, 1, upsample=2); self.in5 = nn.InstanceNorm2d(w, affine=True)
+        self.deconv3 = ConvLayer(w, 3, 9, 1)
+        self.relu = nn.ReLU()
+    def forward(self, x):
+        y = self.relu(self.in1(self.conv1(x)))
+        y = self.relu(self.in2(self.conv2(y)))
+        y = self.relu(self.in3(self.conv3(y)))
+        for k in range(1, 6):
+            y = getattr(self, f"res{k}")(y)
+        y = self.relu(self.in4(self.deconv1(y)))
+        y = self.relu(self.in5(self.deconv2(y)))
+        return self.deconv3(y)
+'''
+
+
+@pytest.fixture(scope="module")
+def torch_checkpoint(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    ns = {}
+    exec(TORCH_NET, ns)
+    torch.manual_seed(0)
+    net = ns["TransformerNet"](w=8)
+    with torch.no_grad():  # non-trivial affine parameters
+        for name, p in net.named_parameters():
+            if name.endswith(".weight") and p.ndim == 1:
+                p.uniform_(0.5, 1.5)
+            elif p.ndim == 1:
+                p.uniform_(-0.2, 0.2)
+    net.eval()
+    sd = net.state_dict()
+    assert len(sd) == 62
+    # the published files carry stale running statistics (METHODS §2.4)
+    for k in list(sd):
+        if k.endswith(".weight") and sd[k].ndim == 1:
+            base = k[: -len(".weight")]
+            sd[base + ".running_mean"] = torch.zeros_like(sd[k])
+            sd[base + ".running_var"] = torch.ones_like(sd[k])
+    path = tmp_path_factory.mktemp("pth") / "tiny.pth"
+    torch.save(sd, path)
+    return net, path
+
+
+def test_converter_parity_with_pytorch(torch_checkpoint, tmp_path):
+    import torch
+
+    net, path = torch_checkpoint
+    model = ks.convert.johnson_from_torch(path)
+    assert model.transform.layout == "pytorch_examples" and model.transform.width == 0.25
+    for h, w in ((64, 64), (97, 131)):
+        x = random_image(h, w, seed=h, batch=1)
+        with torch.no_grad():
+            ref = net(torch.from_numpy(x).permute(0, 3, 1, 2) * 255.0).permute(0, 2, 3, 1).numpy() / 255.0
+        ours = keras.ops.convert_to_numpy(model.transform(x))
+        assert ours.shape == ref.shape
+        assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
+    # stylize crops back to the input size; CLI writes a .keras that loads and stylizes
+    assert model.stylize(random_image(30, 42)).shape == (30, 42, 3)
+    from keras_style.cli import main
+
+    out = tmp_path / "tiny.keras"
+    assert main(["convert", "johnson-pytorch", str(path), "-o", str(out)]) == 0
+    loaded = keras.saving.load_model(out)
+    x = random_image(32, 32, batch=1)
+    np.testing.assert_allclose(loaded.transform(x), model.transform(x), atol=1e-5)
+
+
+def test_converter_rejects_other_checkpoints(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "other.pth"
+    torch.save({"conv1.conv2d.weight": torch.zeros(8, 3, 9, 9), "fc.weight": torch.zeros(2, 2)}, path)
+    with pytest.raises(ConversionError, match="missing keys: conv1.conv2d.bias.*unexpected keys: fc.weight"):
+        ks.convert.johnson_from_torch(path)
+    with pytest.raises(ConversionError, match="does not exist"):
+        ks.convert.johnson_from_torch(tmp_path / "nope.pth")
+
+
+# ----------------------------------------------------------------------------- style model
+
+
+@pytest.fixture(scope="module")
+def style_model(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    style = _style(tmp_path_factory.mktemp("style"))
+    return JohnsonStyleTransfer(style_image=style, style_size=32, weights=None, **SHORT_VGG, **TINY, **LEAN)
+
+
+def test_strength_and_preserve_color(style_model):
+    x = random_image(32, 40, seed=1) * 0.6 + 0.2
+    full = style_model.stylize(x)
+    assert full.shape == x.shape
+    np.testing.assert_allclose(style_model.stylize(x, strength=0.0), x, atol=1e-6)
+    np.testing.assert_allclose(style_model.stylize(x, strength=1.0), full, atol=1e-6)
+    half = style_model.stylize(x, strength=0.5)
+    np.testing.assert_allclose(half, 0.5 * full + 0.5 * x, atol=1e-5)
+    kept = style_model.stylize(x, preserve_color=True)
+    from keras_style.losses.functional import rgb_to_yiq
+
+    iq_in = keras.ops.convert_to_numpy(rgb_to_yiq(x))[..., 1:]
+    iq_out = keras.ops.convert_to_numpy(rgb_to_yiq(kept))[..., 1:]
+    inside = np.all((kept > 1e-4) & (kept < 1 - 1e-4), axis=-1)  # unclipped pixels
+    assert inside.mean() > 0.5
+    assert np.abs(iq_in - iq_out)[inside].max() <= 1 / 255
+    with pytest.raises(ConfigError):
+        style_model.stylize(x, strength=1.5)
+    with pytest.raises(ImageError):
+        style_model.stylize(random_image(2, 2))
+
+
+def test_bad_style_image(tmp_path):
+    with pytest.raises(ImageError, match="does not exist"):
+        JohnsonStyleTransfer(style_image=str(tmp_path / "missing.jpg"), weights=None, **TINY)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageError):
+        JohnsonStyleTransfer(style_image=str(bad), weights=None, **TINY)
+
+
+def test_fit_reports_terms_and_keras_round_trip(style_model, tmp_path):
+    keras.utils.set_random_seed(0)
+    style_model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
+    hist = style_model.fit(random_image(32, 32, batch=4), batch_size=2, epochs=1, verbose=0)
+    assert {"loss", "content_loss", "style_loss", "tv_loss"} <= set(hist.history)
+    assert all(np.isfinite(v[0]) for v in hist.history.values())
+    path = tmp_path / "m.keras"
+    style_model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, JohnsonStyleTransfer)
+    for a, b in zip(loaded.style_grams, style_model.style_grams):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
+    assert float(np.abs(loaded.style_grams[0].numpy()).sum()) > 0
+    x = random_image(32, 32, seed=5)
+    np.testing.assert_allclose(loaded.stylize(x), style_model.stylize(x), atol=1e-5)
+    # the saved file holds no loss network: only transform + Gram targets
+    assert len(loaded.weights) == len(loaded.transform.weights) + len(loaded.style_grams)
+
+
+def test_backup_and_restore_resume_gives_same_weights(tmp_path, style_model):
+    cfg = style_model.get_config()
+    cfg.pop("name")
+    grams = [v.numpy() for v in style_model.style_grams]
+    data = random_image(32, 32, batch=4, seed=7)
+
+    def build():
+        keras.utils.set_random_seed(1)
+        m = JohnsonStyleTransfer(**{**cfg, "style_image": None})
+        for v, g in zip(m.style_grams, grams):
+            v.assign(g)
+        m.has_style_targets = True
+        m.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)  # tiny: eager is faster than tracing
+        return m
+
+    ref = build()
+    ref.fit(data, batch_size=2, epochs=2, shuffle=False, verbose=0)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("interrupted")
+
+    backup = str(tmp_path / "backup")
+    m1 = build()
+    with pytest.raises(RuntimeError):
+        m1.fit(data, batch_size=2, epochs=2, shuffle=False, verbose=0,
+               callbacks=[keras.callbacks.BackupAndRestore(backup), Interrupt()])
+    m2 = build()
+    m2.fit(data, batch_size=2, epochs=2, shuffle=False, verbose=0,
+           callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    for a, b in zip(m2.transform.get_weights(), ref.transform.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_mirrored_strategy_two_cpus_same_first_step_loss(tmp_path):
+    code = f"""
+import os, numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from keras_style.methods.johnson import JohnsonStyleTransfer
+rng = np.random.default_rng(0)
+style = rng.random((32, 32, 3)).astype("float32")
+data = rng.random((4, 32, 32, 3)).astype("float32")
+losses = []
+for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        m = JohnsonStyleTransfer(style_image=style, style_size=32, weights=None, width=0.125,
+                                 num_residual_blocks=1, normalization="instance", style_layers=["relu1_2"],
+                                 upsampling="resize_conv", padding="reflect", layout="padded")
+        m.compile(optimizer=keras.optimizers.SGD(0.0))
+    h = m.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    losses.append(h.history["loss"][0])
+print(strategy.num_replicas_in_sync, losses[0], losses[1])
+"""
+    from helpers import run_in_backend
+
+    out = run_in_backend("tensorflow", code).split()
+    assert out[0] == "2"
+    np.testing.assert_allclose(float(out[1]), float(out[2]), rtol=1e-4)
+
+
+# ----------------------------------------------------------------------------- super-resolution
+
+
+def test_sr_fit_upscale_and_histogram_matching(tmp_path):
+    keras.utils.set_random_seed(0)
+    sr = ks.get("johnson_sr", scale=4, loss="pixel", **TINY)
+    sr.compile(optimizer=keras.optimizers.Adam(1e-3))
+    hr = random_image(32, 32, batch=2)
+    lr = keras.ops.convert_to_numpy(keras.ops.image.resize(hr, (8, 8)))
+    hist = sr.fit(lr, hr, batch_size=2, epochs=1, verbose=0)
+    assert {"pixel_loss", "psnr"} <= set(hist.history)
+    small = random_image(10, 13)
+    big = sr.upscale(small)
+    assert big.shape == (40, 52, 3)
+    # histogram matching: the output has the input's per-channel distribution
+    np.testing.assert_allclose(np.sort(big[..., 0].ravel())[::16].mean(), np.sort(small[..., 0].ravel()).mean(), atol=0.02)
+    assert sr.upscale(small, tile=8, overlap=2).shape == (40, 52, 3)
+    m = match_histograms(random_image(8, 8, seed=1), random_image(8, 8, seed=2))
+    np.testing.assert_allclose(np.sort(m.ravel()), np.sort(random_image(8, 8, seed=2).ravel()), atol=1e-6)
