@@ -187,7 +187,7 @@ def test_backup_and_restore_resume(tmp_path):
 
     def run(interrupt):
         m = tiny(seed=5)
-        m.compile()
+        m.compile(run_eagerly=True)  # eager: no graph tracing per fit (3 fits here); graph mode is tested above
         backup = keras.callbacks.BackupAndRestore(str(tmp_path / ("b1" if interrupt else "b0")))
 
         class Stop(keras.callbacks.Callback):
@@ -199,7 +199,7 @@ def test_backup_and_restore_resume(tmp_path):
             with pytest.raises(RuntimeError, match="interrupted"):
                 m.fit(ds, steps_per_epoch=3, epochs=4, callbacks=[backup, Stop()], verbose=0)
             m = tiny(seed=5)  # a fresh process would rebuild the model
-            m.compile()
+            m.compile(run_eagerly=True)
         m.fit(ds, steps_per_epoch=3, epochs=4, callbacks=[backup], verbose=0)
         return m
 
