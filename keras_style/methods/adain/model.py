@@ -321,6 +321,8 @@ class AdaIN(keras.Model):
         clipped (the decoder has no output activation). With ``training=True`` returns a
         dict with the intermediate tensors `compute_loss` needs.
         """
+        if isinstance(alpha, (int, float)) and not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"alpha must be in [0, 1], got {alpha!r}.")
         content, style = self._split_inputs(inputs)
         c_feat = self.encoder(self._pad8(content))[CONTENT_LAYER]
         s_feats = self.encoder(style)
