@@ -1,32 +1,35 @@
 """Tiled inference for feed-forward image models, with whole-image instance-norm statistics.
 
 Feed-forward stylization networks (Johnson et al., AdaIN decoders, ...) are fully
-convolutional, so a large image can be processed in tiles to bound memory. Two things go
-wrong with naive tiling and are handled here:
+convolutional, so a large image can be processed in tiles to bound memory. Naive tiling
+has two problems, both handled here:
 
-1. **Seams.** Tiles overlap by ``overlap`` pixels and are blended with feathered (linear
-   ramp) weights, so no tile border is visible.
+1. **Seams.** Each output tile ("core", ``tile`` px) is computed from an input crop that
+   extends ``overlap`` px beyond it on every inner side (the context a convolution needs,
+   so the core does not see the tile border's padding); neighbouring cores are then
+   blended over a narrow feathered band (linear ramps, ``feather`` px on each side).
+   When ``overlap`` covers the network's receptive-field radius (about 54 px for
+   Johnson's network) the core is exactly the untiled result.
 2. **Colour shifts between tiles.** Instance normalisation normalises each tile with its
-   own statistics, so tiles of sky and of foliage end up with different colours (the most
+   own statistics, so tiles of sky and of foliage get different colours (the users' most
    common complaint about tiled fast style transfer). `tiled_apply` computes every
-   `InstanceNormalization` layer's statistics over the *whole* image instead: a statistics
-   pass runs the tiles and accumulates, per layer, sums of x and x^2 over each tile's
-   *core* (the part of the tile it owns, so overlaps are not counted twice and tile-border
-   padding effects are mostly excluded); then the layers' ``fixed_moments`` are set to the
-   accumulated whole-image moments and the real pass runs. Each statistics pass fixes the
-   statistics of one more layer exactly (a layer's input depends on the statistics of the
-   layers before it), so ``stat_passes`` passes make the first ``stat_passes`` layers exact
-   and the rest close; 2-3 passes are plenty in practice (the test checks tiled == untiled
-   within 2/255 at 256x256 with 96 px tiles).
+   `InstanceNormalization` layer's statistics over the *whole* image instead: per layer,
+   it accumulates sums of x and x^2 over each tile's core (so nothing is counted twice),
+   then sets the layer's ``fixed_moments`` to the whole-image moments. A layer's input
+   depends on the statistics of the layers before it, so the statistics are gathered
+   layer by layer, in network order (``stat_passes=None``, exact): pass k runs each tile
+   only up to the k-th normalisation layer (later layers are skipped). Then the final
+   pass runs with all statistics fixed. An integer ``stat_passes`` instead runs that many
+   full passes, each using the previous pass's statistics (cheaper, approximate).
 
 ```python
 from keras_style.tiling import tiled_apply
-out = tiled_apply(model.transform, image_batch, tile=512, overlap=32)   # NHWC in, NHWC out
+out = tiled_apply(model.transform, image_batch, tile=512, overlap=64)   # NHWC in, NHWC out
 ```
 
-The model is called eagerly on each tile (``fixed_moments`` is a Python attribute read at
+The model is called eagerly on each crop (``fixed_moments`` is a Python attribute read at
 call time). Memory: the full-size input, output and weight accumulators (float32) plus
-one tile's activations.
+one crop's activations.
 """
 
 from __future__ import annotations
@@ -38,18 +41,17 @@ import numpy as np
 from keras_style.errors import ConfigError
 
 
-def _positions(size, tile, overlap):
-    """Start offsets covering ``[0, size)`` with tiles of ``tile`` px overlapping >= ``overlap``."""
+def _positions(size, tile):
+    """Start offsets of ``tile``-px windows covering ``[0, size)`` (the last one flush right)."""
     if size <= tile:
         return [0]
-    stride = tile - overlap
-    pos = list(range(0, size - tile, stride))
+    pos = list(range(0, size - tile, tile))
     pos.append(size - tile)
     return sorted(set(pos))
 
 
 def _cores(positions, tile, size):
-    """The owned part ``[a, b)`` of each tile: split each overlap at its middle."""
+    """The owned part ``[a, b)`` of each window: overlaps are split at their middle."""
     out = []
     for i, p in enumerate(positions):
         a = 0 if i == 0 else (p + min(positions[i - 1] + tile, size)) // 2
@@ -58,21 +60,22 @@ def _cores(positions, tile, size):
     return out
 
 
-def _ramp(length, lo_overlap, hi_overlap):
-    """1-D feather weights: linear ramps over the overlaps, 1 elsewhere (never 0)."""
-    w = np.ones(length, "float32")
-    if lo_overlap > 0:
-        w[:lo_overlap] = (np.arange(lo_overlap, dtype="float32") + 1) / (lo_overlap + 1)
-    if hi_overlap > 0:
-        w[length - hi_overlap :] = np.minimum(
-            w[length - hi_overlap :],
-            (np.arange(hi_overlap, 0, -1, dtype="float32")) / (hi_overlap + 1),
-        )
+def _band_weights(lo, hi, a, b, size, feather):
+    """Weights over crop rows ``[lo, hi)`` for the core ``[a, b)``: 1 inside, linear ramps of
+    ``feather`` px across inner core boundaries (neighbours' weights sum to 1)."""
+    y = np.arange(lo, hi, dtype="float32") + 0.5
+    w = np.ones(hi - lo, "float32")
+    if feather <= 0:
+        return ((y >= a) & (y < b)).astype("float32")
+    if a > 0:
+        w = np.minimum(w, np.clip((y - (a - feather)) / (2 * feather), 0.0, 1.0))
+    if b < size:
+        w = np.minimum(w, np.clip(((b + feather) - y) / (2 * feather), 0.0, 1.0))
     return w
 
 
 def instance_norm_layers(model):
-    """Every `keras_style.layers.InstanceNormalization` inside ``model`` (network order)."""
+    """Every `keras_style.layers.InstanceNormalization` inside ``model``."""
     from keras_style.layers.instance_normalization import InstanceNormalization
 
     if isinstance(model, InstanceNormalization):
@@ -87,13 +90,20 @@ def instance_norm_layers(model):
     return [lyr for lyr in layers if isinstance(lyr, InstanceNormalization)]
 
 
+class _Stop(Exception):
+    """Raised inside the forward pass once the target layer's statistics are collected."""
+
+
 class _StatsCollector:
     """Wraps each IN layer's ``_moments`` to accumulate core-region sums (float64)."""
 
     def __init__(self, layers):
         self.layers = layers
-        self.region = None  # (tile_h, tile_w, (r0, r1), (c0, c1)) in input pixels
+        self.region = None  # (crop_h, crop_w, (r0, r1), (c0, c1)) core in crop pixels
         self.sums = {}
+        self.order = []  # network order, recorded on the first collecting call
+        self.stop_at = None
+        self.stopped = False
 
     def install(self):
         for lyr in self.layers:
@@ -115,16 +125,18 @@ class _StatsCollector:
 
         if self.region is None:
             return
-        th, tw, (r0, r1), (c0, c1) = self.region
+        if id(lyr) not in [id(o) for o in self.order]:
+            self.order.append(lyr)
+        ch, cw, (r0, r1), (c0, c1) = self.region
         x = ops.convert_to_numpy(ops.cast(x, "float32"))
         if lyr.data_format == "channels_first":
             x = np.transpose(x, (0, 2, 3, 1))
         h, w = x.shape[1], x.shape[2]
-        # feature scale: the largest power of two <= size ratio; any extra rows/columns
-        # are symmetric padding (e.g. the paper layout's 40 px reflection pad)
-        sy = 2.0 ** math.floor(math.log2(h / th + 1e-9))
-        sx = 2.0 ** math.floor(math.log2(w / tw + 1e-9))
-        oy, ox = (h - sy * th) / 2.0, (w - sx * tw) / 2.0
+        # feature scale: the largest power of two <= size ratio; extra rows/columns are
+        # symmetric padding (e.g. the paper layout's 40 px reflection pad)
+        sy = 2.0 ** math.floor(math.log2(h / ch + 1e-9))
+        sx = 2.0 ** math.floor(math.log2(w / cw + 1e-9))
+        oy, ox = (h - sy * ch) / 2.0, (w - sx * cw) / 2.0
         a = int(round(oy + r0 * sy))
         b = max(int(round(oy + r1 * sy)), a + 1)
         c = int(round(ox + c0 * sx))
@@ -139,6 +151,9 @@ class _StatsCollector:
             self.sums[key] = (t1 + s1, t2 + s2, tn + n)
         else:
             self.sums[key] = (s1, s2, n)
+        if self.stop_at is not None and lyr is self.stop_at:
+            self.stopped = True
+            raise _Stop()
 
     def moments(self, lyr):
         s1, s2, n = self.sums[id(lyr)]
@@ -153,39 +168,38 @@ def _call(fn, x):
     return ops.convert_to_numpy(ops.cast(fn(x), "float32"))
 
 
-def _tiles(h, w, tile_h, tile_w, overlap):
-    ys, xs = _positions(h, tile_h, overlap), _positions(w, tile_w, overlap)
-    ycores, xcores = _cores(ys, min(tile_h, h), h), _cores(xs, min(tile_w, w), w)
-    for y, yc in zip(ys, ycores):
-        for x, xc in zip(xs, xcores):
-            yield y, x, yc, xc
-
-
 def tiled_apply(
     fn,
     images,
     tile=512,
-    overlap=32,
+    overlap=64,
     whole_image_stats=True,
-    stat_passes=3,
+    stat_passes=None,
+    feather=None,
+    align=None,
     verbose=0,
 ):
     """Apply a fully convolutional ``fn`` to ``images`` tile by tile.
 
     Args:
         fn: a Keras model/layer or any callable mapping an NHWC float32 batch to an NHWC
-            batch whose spatial size is an integer (or fractional) multiple ``s`` of the
-            input's (``s = 1`` for style networks, 4 or 8 for super-resolution). Outputs
-            larger than ``s * tile`` (networks that round sizes up) are cropped.
+            batch ``s`` times larger (``s = 1`` for style networks, 4 or 8 for
+            super-resolution, any positive number). Outputs larger than ``s`` times the
+            input (networks that round sizes up) are cropped.
         images: NHWC array (or HWC, returned as HWC).
-        tile: tile size in input pixels (int or ``(h, w)``). Sizes divisible by the
-            network's total stride (4 for Johnson's network) avoid rounding.
-        overlap: pixels shared by neighbouring tiles (feathered); should cover the
-            receptive-field margin that differs at tile borders (32-64 px typical).
-        whole_image_stats: compute `InstanceNormalization` statistics over the whole image
-            (see the module docstring); ``False`` = naive per-tile statistics.
-        stat_passes: statistics passes before the final pass (cost: ``stat_passes + 1``
-            passes over the tiles when the model has instance norms).
+        tile: output tile ("core") size in input pixels, int or ``(h, w)``.
+        overlap: context in input pixels added around each core on inner sides (the
+            crop fed to ``fn`` is at most ``tile + 2 * overlap``). Cover the network's
+            receptive-field radius for exact results (64 for Johnson's network).
+        whole_image_stats: whole-image `InstanceNormalization` statistics (module
+            docstring); ``False`` = naive per-crop statistics.
+        stat_passes: ``None`` (exact: one pass per normalisation layer, each stopping at
+            that layer) or an int (that many full approximate passes).
+        feather: width in input px of the linear blend across core boundaries (default
+            ``min(16, overlap // 2)``).
+        align: crop offsets are multiples of this (the network's total stride, so the
+            strided convs sample the same grid as on the whole image); default
+            ``fn.stride`` or 1. Image sizes should be multiples of it.
         verbose: 1 shows a progress bar.
 
     Returns:
@@ -203,55 +217,96 @@ def tiled_apply(
     if min(tile_h, tile_w) < 1:
         raise ConfigError(f"tile must be positive, got {tile!r}.")
     overlap = int(overlap)
-    if overlap < 0 or overlap >= min(tile_h, tile_w):
-        raise ConfigError(f"overlap must be in [0, tile), got {overlap} for tile {tile!r}.")
+    if overlap < 0:
+        raise ConfigError(f"overlap must be >= 0, got {overlap}.")
+    align = int(align if align is not None else getattr(fn, "stride", 1) or 1)
+    feather = min(16, overlap // 2) if feather is None else int(feather)
+    feather = max(0, min(feather, overlap))
     n, h, w, _ = x.shape
+    if align > 1:
+        tile_h = max(align, tile_h - tile_h % align)
+        tile_w = max(align, tile_w - tile_w % align)
     th, tw = min(tile_h, h), min(tile_w, w)
-    positions = list(_tiles(h, w, tile_h, tile_w, overlap))
+
+    def span(p, t, size, core):
+        lo = max(0, p - overlap)
+        lo -= lo % align
+        hi = min(size, p + t + overlap)
+        if align > 1 and hi < size:
+            hi = min(size, hi + (-(hi - lo)) % align)
+        return lo, hi, core
+
+    ys = [span(p, th, h, c) for p, c in zip(_positions(h, th), _cores(_positions(h, th), th, h))]
+    xs = [span(p, tw, w, c) for p, c in zip(_positions(w, tw), _cores(_positions(w, tw), tw, w))]
+    crops = [(yy, xx) for yy in ys for xx in xs]
+
     in_layers = instance_norm_layers(fn) if whole_image_stats else []
-    passes = (stat_passes if in_layers else 0) + 1
-    bar = keras.utils.Progbar(passes * len(positions)) if verbose else None
+    exact = stat_passes is None
+    if in_layers:
+        stat_runs = len(in_layers) if exact else int(stat_passes)
+    else:
+        stat_runs = 0
+    bar = keras.utils.Progbar((stat_runs + 1) * len(crops)) if verbose else None
 
     saved = [lyr.fixed_moments for lyr in in_layers]
     collector = _StatsCollector(in_layers)
     out = weight = None
+    scale_y = scale_x = None
     try:
         if in_layers:
             collector.install()
-        for p in range(passes):
-            final = p == passes - 1
+        for p in range(stat_runs + 1):
+            final = p == stat_runs
             collector.sums = {}
-            for y, x0, (r0, r1), (c0, c1) in positions:
-                patch = x[:, y : y + th, x0 : x0 + tw, :]
+            target = None
+            if exact and not final and p > 0:
+                target = collector.order[p] if p < len(collector.order) else None
+                # layers before the target keep the statistics fixed in earlier passes
+            collector.stop_at = target
+            for (y0, y1, (r0, r1)), (x0, x1, (c0, c1)) in crops:
+                patch = x[:, y0:y1, x0:x1, :]
                 collector.region = (
-                    None if final else (th, tw, (r0 - y, r1 - y), (c0 - x0, c1 - x0))
+                    None if final else (y1 - y0, x1 - x0, (r0 - y0, r1 - y0), (c0 - x0, c1 - x0))
                 )
-                res = _call(fn, patch)
-                if final:
-                    sy = res.shape[1] / th if out is not None else None
-                    if out is None:
-                        scale_y = max(1, int(round(res.shape[1] / th))) if res.shape[1] >= th else res.shape[1] / th
-                        scale_x = max(1, int(round(res.shape[2] / tw))) if res.shape[2] >= tw else res.shape[2] / tw
-                        oh, ow = int(round(h * scale_y)), int(round(w * scale_x))
-                        out = np.zeros((n, oh, ow, res.shape[3]), "float32")
-                        weight = np.zeros((1, oh, ow, 1), "float32")
-                    del sy
-                    ph, pw = int(round(th * scale_y)), int(round(tw * scale_x))
-                    res = res[:, :ph, :pw, :]
-                    oy, ox = int(round(y * scale_y)), int(round(x0 * scale_x))
-                    lo_y = int(round(overlap * scale_y)) if y > 0 else 0
-                    hi_y = int(round(overlap * scale_y)) if y + th < h else 0
-                    lo_x = int(round(overlap * scale_x)) if x0 > 0 else 0
-                    hi_x = int(round(overlap * scale_x)) if x0 + tw < w else 0
-                    wgt = _ramp(ph, lo_y, hi_y)[:, None] * _ramp(pw, lo_x, hi_x)[None, :]
-                    out[:, oy : oy + ph, ox : ox + pw, :] += res * wgt[None, :, :, None]
-                    weight[:, oy : oy + ph, ox : ox + pw, :] += wgt[None, :, :, None]
+                collector.stopped = False
+                try:
+                    res = _call(fn, patch)
+                except Exception:
+                    if not collector.stopped:
+                        raise
+                    res = None
                 if bar is not None:
                     bar.add(1)
+                if not final:
+                    continue
+                if out is None:
+                    scale_y = res.shape[1] / (y1 - y0)
+                    scale_x = res.shape[2] / (x1 - x0)
+                    if scale_y >= 1:
+                        scale_y = float(max(1, int(scale_y)))
+                    if scale_x >= 1:
+                        scale_x = float(max(1, int(scale_x)))
+                    out = np.zeros((n, int(round(h * scale_y)), int(round(w * scale_x)), res.shape[3]), "float32")
+                    weight = np.zeros((1, out.shape[1], out.shape[2], 1), "float32")
+                oy0, oy1 = int(round(y0 * scale_y)), int(round(y1 * scale_y))
+                ox0, ox1 = int(round(x0 * scale_x)), int(round(x1 * scale_x))
+                res = res[:, : oy1 - oy0, : ox1 - ox0, :]
+                wy = _band_weights(oy0, oy1, r0 * scale_y, r1 * scale_y, out.shape[1], feather * scale_y)
+                wx = _band_weights(ox0, ox1, c0 * scale_x, c1 * scale_x, out.shape[2], feather * scale_x)
+                wgt = wy[:, None] * wx[None, :]
+                out[:, oy0:oy1, ox0:ox1, :] += res * wgt[None, :, :, None]
+                weight[:, oy0:oy1, ox0:ox1, :] += wgt[None, :, :, None]
             if not final:
-                for lyr in in_layers:
-                    if id(lyr) in collector.sums:
-                        lyr.fixed_moments = collector.moments(lyr)
+                if exact:
+                    if p == 0:  # the first pass discovers the order; only layer 1 is exact
+                        first = collector.order[0]
+                        first.fixed_moments = collector.moments(first)
+                    elif target is not None:
+                        target.fixed_moments = collector.moments(target)
+                else:
+                    for lyr in in_layers:
+                        if id(lyr) in collector.sums:
+                            lyr.fixed_moments = collector.moments(lyr)
     finally:
         collector.uninstall()
         for lyr, m in zip(in_layers, saved):

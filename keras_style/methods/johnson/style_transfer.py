@@ -121,7 +121,7 @@ class _StylizeMixin:
 
     _min_size = 4
 
-    def _run(self, x, tile=None, overlap=32, verbose=0):
+    def _run(self, x, tile=None, overlap=64, verbose=0):
         from keras_style.tiling import tiled_apply
 
         h, w = x.shape[1], x.shape[2]
@@ -133,9 +133,7 @@ class _StylizeMixin:
         stride = getattr(self.transform, "stride", 1)
         xp = pad_to_multiple(x, stride)
         if tile:
-            tile = int(tile)
-            tile = max(stride, tile - tile % stride)
-            y = tiled_apply(self.transform, xp, tile=tile, overlap=min(overlap, tile - 1), verbose=verbose)
+            y = tiled_apply(self.transform, xp, tile=int(tile), overlap=int(overlap), align=stride, verbose=verbose)
         else:
             y = ops.convert_to_numpy(self._infer(xp))
         return np.asarray(y[:, : h * self._out_scale, : w * self._out_scale, :], "float32")
@@ -366,7 +364,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         strength=1.0,
         preserve_color=False,
         tile=None,
-        overlap=32,
+        overlap=64,  # >= the transform network's receptive-field radius (~54 px): exact tiles
         size=None,
         verbose=0,
     ):
@@ -379,7 +377,8 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
                 stylized image, Gatys et al. 2016 "Preserving color").
             tile: process in tiles of this many pixels (any image size, bounded memory;
                 instance-norm statistics are still whole-image, see `keras_style.tiling`).
-            overlap: tile overlap in pixels (feathered).
+            overlap: context in pixels around each tile (64 covers the network's receptive
+                field, so tiled == untiled); cores are blended over a feathered band.
             size: resize the input's shorter side to ``size`` first.
         """
         if not 0.0 <= float(strength) <= 1.0:
