@@ -329,3 +329,30 @@ def test_sr_fit_upscale_and_histogram_matching(tmp_path):
     assert sr.upscale(small, tile=8, overlap=2).shape == (40, 52, 3)
     m = match_histograms(random_image(8, 8, seed=1), random_image(8, 8, seed=2))
     np.testing.assert_allclose(np.sort(m.ravel()), np.sort(random_image(8, 8, seed=2).ravel()), atol=1e-6)
+
+
+def test_cli_train_stylize_and_upscale(tmp_path):
+    from PIL import Image
+
+    from keras_style.cli import main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray((random_image(40, 40, seed=i) * 255).astype("uint8")).save(data / f"{i}.png")
+    style = _style(tmp_path)
+    out = tmp_path / "s.keras"
+    rc = main(["train", "johnson", "--style", style, "--data", str(data), "--steps", "1", "--batch-size", "2",
+               "--image-size", "32", "--style-size", "32", "--width", "0.125", "--weights", "none",
+               "--normalization", "instance", "--layout", "padded", "-o", str(out), "--quiet"])
+    assert rc == 0 and out.is_file()
+    img = tmp_path / "in.png"
+    Image.fromarray((random_image(30, 34) * 255).astype("uint8")).save(img)
+    assert main(["stylize", str(img), "--model", str(out), "-o", str(tmp_path / "o.png"), "--strength", "0.5",
+                 "--quiet"]) == 0
+    assert Image.open(tmp_path / "o.png").size == (34, 30)
+    sr = ks.get("johnson_sr", scale=4, weights=None, **TINY)
+    sr.save(tmp_path / "sr.keras")
+    assert main(["upscale", str(img), "--model", str(tmp_path / "sr.keras"), "-o", str(tmp_path / "big.png")]) == 0
+    assert Image.open(tmp_path / "big.png").size == (136, 120)
+    assert main(["upscale", str(img), "--model", str(out), "-o", str(tmp_path / "x.png")]) == 1

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "keras_style.cli.train_cmds",
     "keras_style.cli.convert_cmds",
     "keras_style.cli.video_cmds",
+    "keras_style.cli.upscale_cmds",
     "keras_style.cli.image_cmds",
     "keras_style.cli.augment_cmds",
     "keras_style.cli.denoise_cmds",
