@@ -99,7 +99,7 @@ def torch_side(extractor, targets):
         xt = torch.tensor(np.transpose(x_nhwc, (0, 3, 1, 2)).copy(), requires_grad=True)
         loss = objective(xt)
         (g,) = torch.autograd.grad(loss, [xt])
-        return float(loss), np.transpose(g.numpy(), (0, 2, 3, 1))
+        return float(loss.detach()), np.transpose(g.numpy(), (0, 2, 3, 1))
 
     return step
 

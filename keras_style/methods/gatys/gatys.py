@@ -699,7 +699,8 @@ class Gatys:
             opt = Adam(fun, x0.reshape(shape), learning_rate=learning_rate)
 
         names = ["loss", "content", "style", "tv"] + (["pixel"] if pixel_targets else [])
-        bar = keras.utils.Progbar(steps, stateful_metrics=names) if verbose else None
+        # "evals": objective evaluations so far (L-BFGS line searches may take more than one)
+        bar = keras.utils.Progbar(steps, stateful_metrics=names + ["evals"]) if verbose else None
         if bar is not None and label:
             print(label)
         last_good = x0.copy()
@@ -735,7 +736,7 @@ class Gatys:
             last_good = x_now.copy()
             logs = {"loss": f, **aux}
             if bar is not None:
-                bar.update(k, values=[(n, logs[n]) for n in names])
+                bar.update(k, values=[(n, logs[n]) for n in names] + [("evals", opt.n_evals)])
             if snapshot_every and (step % snapshot_every == 0):
                 last_snapshot = os.path.join(snapshot_dir, f"step_{step:05d}.png")
                 ks.save_image(np.clip(x_now, 0, 1), last_snapshot, overwrite=True)
