@@ -111,6 +111,9 @@ def main(argv=None):
     p.add_argument("--work-dir", default="/tmp/train_fast_style")
     p.add_argument("--out-dir", default=str(ROOT / "weights_registry"))
     p.add_argument("--resume", action="store_true", help="start from the work-dir checkpoint")
+    p.add_argument("--notes", default=None, help="free text recorded in the manifest's provenance "
+                   "(e.g. earlier stages of a resumed run)")
+    p.add_argument("--previous-steps", type=int, default=0, help="steps of earlier stages (provenance)")
     args = p.parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
@@ -181,7 +184,9 @@ def main(argv=None):
             "loss_network": weights,
             "loss_weights": {"content": model.content_weight, "style": model.style_weight, "tv": model.tv_weight},
             "optimizer": f"Adam lr {args.lr}, batch {args.batch_size}",
-            "steps": steps,
+            "steps": steps + args.previous_steps,
+            "steps_this_stage": steps,
+            "notes": args.notes,
             "final_losses": budget.last_logs,
             "wall_time_s": round(wall, 1),
             "hardware": "2 shared CPU cores (up to 8 concurrent jobs)",
