@@ -162,3 +162,34 @@ def test_ruder_lowers_warping_error_against_per_frame_gatys(gatys):
     e_plain = video.warping_error(plain, flows=flows)
     e_ruder = video.warping_error(ruder, flows=flows)
     assert e_ruder < 0.5 * e_plain, (e_plain, e_ruder)
+
+
+def test_cli_video_gatys_ruder_and_bad_input(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    frames, _ = video.pan_clip(PHOTO, 3, size=(32, 32), shift=(2, 1), start=(100, 60))
+    clip = video.write(frames, tmp_path / "clip.mp4", fps=6, verbose=0)
+    ks.save_image(ks.images.load_image(STYLE, size=32), tmp_path / "style.png")
+    out = tmp_path / "styled.gif"
+    cmd = [sys.executable, "-m", "keras_style.cli", "video", str(clip), "--method", "gatys",
+           "--style", str(tmp_path / "style.png"), "--weights", "vgg16_hed_bsds500",
+           "--steps", "2", "1", "--long-term", "1", "2", "-o", str(out), "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    back = video.read(out)
+    assert back.size == (32, 32) and len(list(back)) == 3
+
+    from keras_style.cli import main
+
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    capsys.readouterr()
+    rc = main(["video", str(bad), "--method", "gatys", "--style", str(tmp_path / "style.png"),
+               "-o", str(tmp_path / "x.mp4")])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("keras-style")]
+    assert rc == 1 and len(err) == 1 and "could not be opened as a video" in err[0], err
+    assert not (tmp_path / "x.mp4").exists()
+    rc = main(["video", str(clip), "--model", "whatever", "--long-term", "1", "2", "-o", str(tmp_path / "y.mp4")])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("keras-style")]
+    assert rc == 1 and len(err) == 1 and "--method gatys only" in err[0], err

@@ -19,8 +19,16 @@ def add_parsers(sub):
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.webm/.gif) or folder")
     p.add_argument("--stabilize", action="store_true", help="flow-based stabiliser for feed-forward models")
     p.add_argument("--strength", type=float, default=0.7, help="stabiliser strength in [0, 1) (default 0.7)")
-    p.add_argument("--temporal-weight", type=float, default=None, help="Ruder et al. temporal loss weight (gatys)")
+    p.add_argument(
+        "--temporal-weight", type=float, default=None,
+        help="gatys: Ruder et al.'s temporal loss weight, in their units (default 1e3)",
+    )
     p.add_argument("--steps", type=int, nargs=2, metavar=("FIRST", "LATER"), help="gatys steps for the first and later frames")
+    p.add_argument(
+        "--long-term", type=int, nargs="+", metavar="J",
+        help="gatys: frame offsets of the temporal terms, e.g. 1 2 4 (Ruder's long-term "
+        "consistency; default 1 = short-term only)",
+    )
     p.add_argument("--size", type=int, help="resize frames so the shorter side is SIZE before stylizing")
     p.add_argument("--alpha", type=float, help="adain content-style trade-off")
     p.add_argument("--tile", type=int, help="tile size for large frames")
@@ -68,10 +76,15 @@ def run(args):
             opts["temporal_weight"] = args.temporal_weight
         if args.steps:
             opts["steps_first"], opts["steps_later"] = args.steps
+        if args.long_term:
+            opts["long_term"] = tuple(args.long_term)
         styled = stylize_video(frames, args.style, build=build, verbose=verbose, total=total, **opts)
     else:
-        if args.temporal_weight is not None:
-            raise ConfigError("--temporal-weight applies to --method gatys only; use --stabilize.")
+        if args.temporal_weight is not None or args.long_term or args.steps:
+            raise ConfigError(
+                "--temporal-weight, --long-term and --steps apply to --method gatys only; "
+                "use --stabilize for feed-forward models."
+            )
         if args.model:
             model = presets.load(args.model)
             style = None
