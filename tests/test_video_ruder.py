@@ -193,3 +193,16 @@ def test_cli_video_gatys_ruder_and_bad_input(tmp_path, capsys):
     rc = main(["video", str(clip), "--model", "whatever", "--long-term", "1", "2", "-o", str(tmp_path / "y.mp4")])
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("keras-style")]
     assert rc == 1 and len(err) == 1 and "--method gatys only" in err[0], err
+
+
+def test_mask_is_zero_outside_the_image_and_cubic_warp():
+    from keras_style.video.flow import consistency_mask
+
+    fwd = np.zeros((16, 16, 2), np.float32)
+    fwd[..., 0] = 2.0  # current -> previous: 2 px to the right
+    m = consistency_mask(fwd, -fwd)
+    assert m[:, -2:].max() == 0.0 and m[4:-4, 4:-6].min() > 0.99  # smoothing leaks no certainty out
+    img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(warp(img, fwd, interpolation="cubic"), warp(img, fwd), atol=1e-5)
+    with pytest.raises(ConfigError):
+        warp(img, fwd, interpolation="nearest")
