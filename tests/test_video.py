@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,15 @@ def test_stabiliser_halves_the_warping_error_of_a_random_johnson_net():
     diffs = [float(np.abs(s - p).mean()) for s, p in zip(stab, plain)]
     assert diffs[0] == 0.0 and max(diffs) < 0.05, diffs
     assert np.mean(diffs) < 0.7 * e_plain, (diffs, e_plain)
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    frames = [np.zeros((16, 16, 3), np.float32)] * 2
+    umask = os.umask(0o022)
+    try:
+        out = video.write(frames, tmp_path / "a.gif", fps=5, verbose=0)
+        folder = video.write(frames, tmp_path / "frames", fps=5, verbose=0)
+    finally:
+        os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert folder.stat().st_mode & 0o777 == 0o755

@@ -229,12 +229,20 @@ def write(
         n = _encode(frames, tmp_name, suffix, fps, like if audio else None, quality, bar, t0)
         if n == 0:
             raise VideoError("No frames to write: the input produced no frames.")
+        os.chmod(tmp_name, _default_mode())
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
             os.remove(tmp_name)
         raise
     return path
+
+
+def _default_mode(directory=False):
+    """The permissions a normally created file/folder gets (mkstemp/mkdtemp use 0600/0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def _tick(bar, n, t0):
@@ -257,6 +265,7 @@ def _write_folder(frames, path, overwrite, bar, t0):
             raise VideoError("No frames to write: the input produced no frames.")
         if path.exists():
             shutil.rmtree(path)
+        os.chmod(tmp, _default_mode(directory=True))
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
