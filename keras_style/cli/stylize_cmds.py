@@ -126,6 +126,10 @@ def run(args):
     options = {d: getattr(args, d) for _, d, _ in STYLIZE_OPTIONS if getattr(args, d) is not None}
     if args.quiet:
         options["verbose"] = 0
+    accepted = _accepted(model.stylize)[0]
+    # one flag, two spellings: gatys calls multi-style weights `style_blend`
+    if "style_weights" in options and "style_weights" not in accepted and "style_blend" in accepted:
+        options["style_blend"] = options.pop("style_weights")
     options = _select(model.stylize, options, what)
     if "verbose" in options and "verbose" not in _accepted(model.stylize)[0]:
         options.pop("verbose")
