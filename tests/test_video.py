@@ -214,15 +214,24 @@ def test_stabiliser_cuts_flicker_with_true_and_estimated_flow():
         list(video.stylize(frames, Flicker(), stabilize=True, strength=1.5, verbose=0))
 
 
-def test_stabiliser_halves_the_warping_error_of_a_random_johnson_net():
-    """Issue 8: a random-weights Johnson net (the paper's layout, narrow) on a panned photo
-    with known motion. Bound chosen: the stabilised frames differ from the frame-by-frame
-    ones by at most 0.05 on average per frame, and on average over the clip by less than
+@pytest.mark.parametrize("normalization", ["batch", "instance"])
+def test_stabiliser_halves_the_warping_error_of_a_random_johnson_net(normalization):
+    """Issue 8: a random-weights Johnson net (narrow) on a panned photo with known motion.
+
+    Bounds chosen: the warping error at least halves (measured: x0.24-0.29 over seeds 0-5);
+    the stabilised frames differ from the frame-by-frame ones on average by less than
     strength x the frame-by-frame warping error (a blend can only move a frame towards the
-    warped previous output)."""
+    warped previous output; measured 0.55-0.63 of it); with the paper's batch norm (a
+    low-contrast random output, std ~0.01) by at most 0.05 per frame (measured <= 0.006).
+    The instance-norm net is the hard case: high-contrast random output (std ~0.26) whose
+    frame-by-frame warping error is ~0.27; its frames then move by up to ~0.17.
+    """
+    import keras
+
+    keras.utils.set_random_seed(0)
     model = ks.get(
         "johnson", style_image=np.full((24, 24, 3), 0.5, "float32"), style_size=24,
-        weights=None, width=0.25, num_residual_blocks=2,
+        weights=None, width=0.25, num_residual_blocks=2, normalization=normalization,
     )
     frames, flows = video.pan_clip(PHOTO, 8, size=(48, 64), shift=(3, 2), start=(100, 60))
     masks = video.exact_pan_masks(flows)
@@ -233,8 +242,9 @@ def test_stabiliser_halves_the_warping_error_of_a_random_johnson_net():
     assert e_stab < 0.5 * e_plain, (e_plain, e_stab)
     assert video.warping_error(stab, frames) < 0.5 * video.warping_error(plain, frames)
     diffs = [float(np.abs(s - p).mean()) for s, p in zip(stab, plain)]
-    assert diffs[0] == 0.0 and max(diffs) < 0.05, diffs
-    assert np.mean(diffs) < 0.7 * e_plain, (diffs, e_plain)
+    assert diffs[0] == 0.0 and np.mean(diffs) < 0.7 * e_plain, (diffs, e_plain)
+    if normalization == "batch":
+        assert max(diffs) < 0.05, diffs
 
 
 def test_written_files_get_normal_permissions(tmp_path):

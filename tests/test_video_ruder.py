@@ -128,6 +128,9 @@ def test_bad_arguments():
 @pytest.fixture(scope="module")
 def gatys():
     # random VGG16 (no download), no XLA: each frame is a new (small) optimisation
+    import keras
+
+    keras.utils.set_random_seed(0)
     return ks.get("gatys", weights=None, backbone="vgg16", jit_compile=False)
 
 
@@ -155,13 +158,20 @@ def test_ruder_lowers_warping_error_against_per_frame_gatys(gatys):
     style = ks.images.load_image(STYLE, size=40)
     opts = dict(steps=8, verbose=0)
     plain = [gatys.stylize(f, style, init="noise", seed=i, **opts) for i, f in enumerate(frames)]
-    # Ruder with the flow estimated from the frames (DIS), measured with the exact flow
-    ruder = list(stylize_video(frames, style, model=gatys, steps_first=8, steps_later=8,
-                               init_first="noise", seed=0, tol=0, verbose=0))
-    np.testing.assert_allclose(ruder[0], plain[0], atol=1e-6)  # frame 1 is plain Gatys
     e_plain = video.warping_error(plain, flows=flows)
-    e_ruder = video.warping_error(ruder, flows=flows)
-    assert e_ruder < 0.5 * e_plain, (e_plain, e_ruder)
+    # Ruder with the exact flow, and with the flow estimated from the frames (DIS, rough on
+    # 40x40 frames), both measured with the exact flow. Measured: plain 0.0070, exact 0.0001,
+    # DIS 0.0031 (three seeds of the random VGG agree to 1e-4).
+    ruder = list(stylize_video(frames, style, model=gatys, steps_first=8, steps_later=8,
+                               init_first="noise", seed=0, tol=0, verbose=0,
+                               flow_fn=exact(frames, flows)))
+    np.testing.assert_allclose(ruder[0], plain[0], atol=1e-6)  # frame 1 is plain Gatys
+    e_exact = video.warping_error(ruder, flows=flows)
+    assert e_exact < 0.2 * e_plain, (e_plain, e_exact)
+    ruder_dis = list(stylize_video(frames, style, model=gatys, steps_first=8, steps_later=8,
+                                   init_first="noise", seed=0, tol=0, verbose=0))
+    e_dis = video.warping_error(ruder_dis, flows=flows)
+    assert e_dis < 0.6 * e_plain, (e_plain, e_dis)
 
 
 def test_cli_video_gatys_ruder_and_bad_input(tmp_path, capsys):
