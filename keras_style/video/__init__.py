@@ -5,10 +5,14 @@ import keras_style as ks
 frames = ks.video.read("clip.mp4")
 styled = ks.video.stylize(frames, ks.get("johnson_great_wave"), stabilize=True)
 ks.video.write(styled, "styled.mp4", like="clip.mp4")
+# Ruder et al. (Gatys per frame + warped initialisation + masked temporal loss)
+styled = ks.video.ruder.stylize_video(ks.video.read("clip.mp4"), "painting.jpg",
+                                      build={"weights": "vgg16_hed_bsds500"})
 ```
 """
 
 from keras_style.video import flow  # noqa: F401
+from keras_style.video import ruder  # noqa: F401  (Ruder et al.: ruder.stylize_video)
 from keras_style.video.io import VideoReader, read, write  # noqa: F401
 from keras_style.video.stylize import stylize, warping_error  # noqa: F401
 from keras_style.video.synthetic import exact_pan_masks, pan_clip  # noqa: F401
@@ -18,6 +22,7 @@ __all__ = [
     "read",
     "write",
     "flow",
+    "ruder",
     "stylize",
     "warping_error",
     "pan_clip",
