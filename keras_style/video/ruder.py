@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import time
 
 import numpy as np
@@ -231,14 +232,18 @@ def stylize_video(
         raise ConfigError(f"fill must be 'content' or 'mean', got {fill!r}.")
     if isinstance(long_term, (int, np.integer)):
         long_term = (long_term,)
-    offsets = sorted({int(j) for j in long_term})
-    if not offsets or offsets[0] < 1 or any(int(j) != j for j in long_term):
+    try:
+        offsets = sorted({int(j) for j in long_term})
+        whole = all(int(j) == j for j in long_term)
+    except (TypeError, ValueError):
+        offsets, whole = [], False
+    if not offsets or offsets[0] < 1 or not whole:
         raise ConfigError(f"long_term must be positive frame offsets such as (1, 2, 4), got {long_term!r}.")
     if 1 not in offsets:
         raise ConfigError(f"long_term must include 1 (the previous frame), got {long_term!r}.")
     if flow_fn is not None and not callable(flow_fn):
         raise ConfigError("flow_fn must be a callable flow_fn(current, previous) -> (flow, mask).")
-    if isinstance(init_first, str) and init_first not in ("noise", "content"):
+    if isinstance(init_first, str) and init_first not in ("noise", "content") and not os.path.exists(init_first):
         raise ConfigError(f"init_first must be 'noise', 'content' or an image, got {init_first!r}.")
     if model is None:
         import keras_style as ks
