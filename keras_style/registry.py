@@ -25,7 +25,8 @@ import inspect
 import re
 import threading
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from keras_style.errors import ConfigError, RegistryError, UnknownNameError
 
