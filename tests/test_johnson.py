@@ -356,3 +356,18 @@ def test_cli_train_stylize_and_upscale(tmp_path):
     assert main(["upscale", str(img), "--model", str(tmp_path / "sr.keras"), "-o", str(tmp_path / "big.png")]) == 0
     assert Image.open(tmp_path / "big.png").size == (136, 120)
     assert main(["upscale", str(img), "--model", str(out), "-o", str(tmp_path / "x.png")]) == 1
+
+
+def test_bundled_preset_stylizes_offline():
+    from keras_style import weights as wreg
+
+    if "johnson_great_wave" not in wreg.names():
+        pytest.skip("bundled johnson_great_wave weights not present")
+    model = ks.get("johnson_great_wave")
+    x = random_image(48, 56, seed=4) * 0.8 + 0.1
+    out = model.stylize(x)
+    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
+    assert np.abs(out - x).mean() > 0.02  # it does something
+    m = wreg.manifest("johnson_great_wave")
+    assert m["preset"] and m["provenance"]["script"] == "examples/train_fast_style.py"
+    assert os.path.getsize(wreg.resolve("johnson_great_wave")) < 5 * 2**20
