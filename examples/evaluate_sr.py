@@ -58,7 +58,8 @@ def main(argv=None):
             rows[k].append((ps, ss))
             line += f" {ps:11.2f} / {ss:.4f}"
         print(line, flush=True)
-    line = f"{'mean (x%d, %d images)' % (scale, len(files)):32s}"
+    label = f"mean (x{scale}, {len(files)} images)"
+    line = f"{label:32s}"
     for k in ("bicubic", "model"):
         if rows[k]:
             a = np.asarray(rows[k])

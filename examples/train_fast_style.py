@@ -34,7 +34,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_style as ks  # noqa: E402
-from keras_style.losses import functional as F  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

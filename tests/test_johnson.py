@@ -282,7 +282,7 @@ def test_backup_and_restore_resume_gives_same_weights(tmp_path, style_model):
 
 
 def test_mirrored_strategy_two_cpus_same_first_step_loss(tmp_path):
-    code = f"""
+    code = """
 import os, numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)

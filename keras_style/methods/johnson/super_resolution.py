@@ -23,7 +23,11 @@ from keras import ops
 from keras_style.errors import ConfigError
 from keras_style.losses import functional as F
 from keras_style.methods.johnson.networks import JohnsonSRNetwork
-from keras_style.methods.johnson.style_transfer import _StylizeMixin, load_any_image, scale_for_distribution
+from keras_style.methods.johnson.style_transfer import (
+    _StylizeMixin,
+    load_any_image,
+    scale_for_distribution,
+)
 from keras_style.registry import register
 
 
