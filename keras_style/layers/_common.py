@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
 from keras_style.errors import ConfigError
+
+# one implementation of data_format validation, shared with the losses
+from keras_style.losses.functional import standardize_data_format as resolve_data_format  # noqa: E402,F401
 
 
 def channel_axis(data_format):
@@ -43,13 +45,3 @@ def pad_spatial(x, pads, data_format, mode):
     return ops.pad(x, full, mode=mode)
 
 
-def resolve_data_format(data_format):
-    """``None`` -> ``keras.config.image_data_format()``; validates the value (``ConfigError``)."""
-    if data_format is None:
-        return keras.config.image_data_format()
-    value = str(data_format).lower()
-    if value not in ("channels_last", "channels_first"):
-        raise ConfigError(
-            f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}."
-        )
-    return value
