@@ -232,6 +232,9 @@ class StyleAware(keras.Model):
 
     def compile_from_config(self, config):
         # A loaded .keras is compiled again (optimiser states are then restored from the file).
+        if "g_optimizer" not in config:  # saved before get_compile_config existed: official defaults
+            self.compile()
+            return
         self.compile(
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
