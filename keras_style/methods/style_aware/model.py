@@ -346,7 +346,7 @@ class StyleAware(keras.Model):
         return np.clip(out, 0.0, 1.0)
 
     def stylize(
-        self, image, size=None, tile=None, overlap=64, whole_image_stats=True, stat_passes=3, memory_limit=None, verbose=0
+        self, image, size=None, tile=None, overlap=64, whole_image_stats=True, stat_passes=None, memory_limit=None, verbose=0
     ):
         """Stylize one image; returns NumPy HxWx3 float32 in [0, 1].
 
@@ -361,8 +361,11 @@ class StyleAware(keras.Model):
                 has stride 16).
             whole_image_stats: bool. Tiles use the whole image's instance-norm statistics
                 (keras_style.tiling); False: each tile its own. Defaults to `True`.
-            stat_passes: int. Statistics passes of the tiling helper (each makes one more
-                instance norm's whole-image statistics exact; the generator has 28). Defaults to `3`.
+            stat_passes: int or None. ``None``: exact whole-image statistics (the tiling
+                helper runs one pass per instance norm, 28 in the generator: slower, and on a
+                160 px test image mean |tiled - one pass| 0.0014 vs 0.0047 for per-tile
+                statistics). An int: that many approximate full passes (faster, less exact).
+                Defaults to `None`.
             memory_limit: bytes or None. Budget for one full pass. Defaults to 80% of the
                 available RAM.
             verbose: int. Progress bar for tiled inference.
@@ -389,7 +392,7 @@ class StyleAware(keras.Model):
         tile = int(math.ceil(int(tile) / 16.0) * 16)
         out = tiled_apply(
             self, img[None], tile=tile, overlap=int(overlap), whole_image_stats=bool(whole_image_stats),
-            stat_passes=int(stat_passes), verbose=verbose,
+            stat_passes=None if stat_passes is None else int(stat_passes), align=16, verbose=verbose,
         )
         out = np.asarray(ops.convert_to_numpy(out), dtype="float32")[0]
         if out.shape[:2] != (h, w):
