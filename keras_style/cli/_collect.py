@@ -1,4 +1,4 @@
-"""Collect per-method CLI hooks (``add_train_parser``, ``add_convert_parser``)."""
+"""Helpers shared by CLI modules: per-method hooks and input/output path checks."""
 
 from __future__ import annotations
 
@@ -17,3 +17,27 @@ def hooks(modules, attr):
         fn = getattr(mod, attr, None)
         if fn is not None:
             yield fn
+
+
+def check_input(path, what="Image"):
+    """The input path as a Path; ConfigError (one CLI line, exit 1) when it is missing."""
+    from pathlib import Path
+
+    from keras_style.errors import ConfigError
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{what} {p} does not exist.")
+    return p
+
+
+def check_output(path, overwrite):
+    """The output path as a Path; ConfigError when it exists and overwrite is off."""
+    from pathlib import Path
+
+    from keras_style.errors import ConfigError
+
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise ConfigError(f"{p} exists; pass --overwrite to replace it.")
+    return p

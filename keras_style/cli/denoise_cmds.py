@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from keras_style.errors import ConfigError
+from keras_style.cli._collect import check_input, check_output
 
 
 def add_parsers(sub):
@@ -24,12 +22,8 @@ def add_parsers(sub):
 def run(args):
     import keras_style as ks
 
-    src = Path(args.image)
-    if not src.exists():
-        raise ConfigError(f"Image {src} does not exist.")
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    src = check_input(args.image)
+    out = check_output(args.output, args.overwrite)
     result = ks.denoise_tv(str(src), weight=args.weight, steps=args.steps, verbose=0 if args.quiet else 1)
     ks.save_image(result, out, overwrite=args.overwrite)
     if not args.quiet:

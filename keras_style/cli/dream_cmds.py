@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from keras_style.cli._collect import check_input, check_output
 from keras_style.errors import ConfigError
 
 
@@ -45,12 +44,8 @@ def add_parsers(sub):
 def run(args):
     import keras_style as ks
 
-    src = Path(args.image)
-    if not src.exists():
-        raise ConfigError(f"Image {src} does not exist.")
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    src = check_input(args.image)
+    out = check_output(args.output, args.overwrite)
     weights = args.weights
     if weights is None:
         weights = {"vgg16": "vgg16_hed_bsds500", "vgg19": "vgg19_imagenet", "inception_v3": "imagenet"}[args.backbone]

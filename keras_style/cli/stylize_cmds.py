@@ -17,6 +17,7 @@ import inspect
 import itertools
 from pathlib import Path
 
+from keras_style.cli._collect import check_input, check_output
 from keras_style.errors import ConfigError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
@@ -115,13 +116,8 @@ def _build(args):
 def run(args):
     import keras_style as ks
 
-    content = Path(args.content)
-    if not content.exists():
-        raise ConfigError(f"Content {content} does not exist.")
-    styles = [Path(s) for s in (args.style or [])]
-    for s in styles:
-        if not s.exists():
-            raise ConfigError(f"Style {s} does not exist.")
+    content = check_input(args.content, "Content")
+    styles = [check_input(s, "Style") for s in (args.style or [])]
     model, what, needs_style = _build(args)
     options = {d: getattr(args, d) for _, d, _ in STYLIZE_OPTIONS if getattr(args, d) is not None}
     if args.quiet:
@@ -143,8 +139,7 @@ def run(args):
         call = [str(content)]
         if styles:
             call.append(style_arg[0] if len(style_arg) == 1 else style_arg)
-        if out.exists() and not args.overwrite:
-            raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+        check_output(out, args.overwrite)
         result = model.stylize(*call, **options)
         ks.save_image(result, out, overwrite=args.overwrite)
         if not args.quiet:
@@ -164,8 +159,7 @@ def run(args):
     for i, (c, s) in enumerate(pairs):
         name = c.stem if s is None else f"{c.stem}__{s.stem}"
         target = out / f"{name}.png"
-        if target.exists() and not args.overwrite:
-            raise ConfigError(f"{target} exists; pass --overwrite to replace it.")
+        check_output(target, args.overwrite)
         call = [str(c)] + ([str(s)] if s is not None else [])
         result = model.stylize(*call, **{**options, **({"verbose": 0} if "verbose" in _accepted(model.stylize)[0] else {})})
         ks.save_image(result, target, overwrite=args.overwrite)

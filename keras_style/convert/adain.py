@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_style.convert._torch import read_state_dict
 from keras_style.errors import ConfigError, ConversionError
 
 WEIGHTS_NAME = "adain_vgg19_coco_wikiart"
@@ -59,30 +60,6 @@ def _vgg_keys():
 
 # encoder convs needed up to relu4_1 (block4_conv1, index 29)
 _VGG_NEEDED_MAX_INDEX = 29
-
-
-def _load_state_dict(path, what):
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ConversionError(f"{what} file {path} does not exist.")
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - torch is a dev dependency
-        raise ConversionError(
-            'Reading PyTorch checkpoints needs torch: pip install "keras-style[convert]".'
-        ) from e
-    try:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ConversionError(
-            f"Could not read {path} as a PyTorch state dict with torch.load(weights_only=True) "
-            f"({type(e).__name__}: {' '.join(str(e).split())[:200]})."
-        ) from e
-    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
-        raise ConversionError(f"{path} is not a state dict of tensors ({what}).")
-    return {str(k): v.detach().cpu().numpy().astype(np.float32) for k, v in sd.items()}
 
 
 def _check(sd, table, path, what, optional_from=None, hint=""):
@@ -140,7 +117,7 @@ def load_vgg_normalised(encoder, vgg_path):
     before training a decoder from scratch, as both official codes do)."""
     if getattr(encoder, "arch", None) != "vgg19_normalised":
         raise ConfigError("vgg_normalised.pth loads only into the 'vgg19_normalised' encoder.")
-    sd = _load_state_dict(vgg_path, "vgg_normalised")
+    sd = read_state_dict(vgg_path, "vgg_normalised")
     vgg = _check(
         sd,
         _vgg_keys(),
@@ -175,8 +152,8 @@ def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
         if output.exists() and not overwrite:
             raise ConfigError(f"{output} exists; pass overwrite=True (--overwrite) to replace it.")
     vgg_table = _vgg_keys()
-    dec_sd = _load_state_dict(decoder_path, "decoder")
-    vgg_sd = _load_state_dict(vgg_path, "vgg_normalised")
+    dec_sd = read_state_dict(decoder_path, "decoder")
+    vgg_sd = read_state_dict(vgg_path, "vgg_normalised")
     dec = _check(dec_sd, DECODER_KEYS, decoder_path, "decoder", hint=_swap_hint(dec_sd, vgg_table))
     vgg = _check(
         vgg_sd,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_style.convert._torch import read_state_dict as _read_state_dict
 from keras_style.errors import ConversionError
 
 _STALE = re.compile(r"in\d+\.running_(mean|var)$")  # neural_style.py:stylize's regex
@@ -49,29 +50,7 @@ def expected_keys(num_residual_blocks=5):
 
 def read_state_dict(path):
     """``{key: float32 NumPy}`` from a ``.pth``/``.pt``/``.model`` file, without running pickled code."""
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover
-        raise ConversionError("Converting PyTorch checkpoints needs torch (pip install torch).") from e
-    path = Path(path)
-    if not path.is_file():
-        raise ConversionError(f"Checkpoint {path} does not exist.")
-    try:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ConversionError(
-            f"Could not read {path} as a PyTorch state dict with weights_only=True ({type(e).__name__}: "
-            f"{' '.join(str(e).split())[:200]})."
-        ) from e
-    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict):
-        raise ConversionError(f"{path} does not hold a state dict (got {type(sd).__name__}).")
-    out = {}
-    for k, v in sd.items():
-        if hasattr(v, "detach"):
-            out[str(k)] = v.detach().cpu().float().numpy()
-    return out
+    return _read_state_dict(path, "TransformerNet checkpoint")
 
 
 def _check(sd, path):

@@ -12,6 +12,7 @@ model.fit(ds, epochs=1)
 from __future__ import annotations
 
 from keras_style.data.folders import (
+    _files_dataset,
     _with_crop_seeds,
     crop_image,
     decode_image,
@@ -24,11 +25,7 @@ from keras_style.errors import ConfigError
 def _stream(files, image_size, load_size, resize, shuffle, seed, repeat):
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
+    ds = _files_dataset(files, shuffle, seed, bool(repeat))
 
     def load(path):
         img = decode_image(path)

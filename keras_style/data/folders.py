@@ -183,6 +183,27 @@ def _files_dataset(files, shuffle, seed, repeat):
     return ds
 
 
+def _decoded_dataset(files, decode, cache, shuffle, seed, repeat):
+    """Files -> decoded images, skipping unreadable ones.
+
+    With ``cache`` the decoded (resized, variable-size) images are cached first and
+    shuffled/repeated after, so the cache holds each image once.
+    """
+    import tensorflow as tf
+
+    if not cache:
+        ds = _files_dataset(files, shuffle, seed, repeat)
+        return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    ds = ds.cache("" if cache is True else str(cache))
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat(None if repeat is True else int(repeat))
+    return ds
+
+
 def _with_crop_seeds(ds, seed):
     """Zip each element with a stateless-op seed pair drawn from ``Dataset.random(seed)``."""
     import tensorflow as tf
@@ -243,19 +264,8 @@ def image_folder(
     files = readable_image_files(directory, recursive=recursive, validate=validate)
     if drop_remainder is None:
         drop_remainder = bool(repeat) or len(files) >= batch_size
-    ds = tf.data.Dataset.from_tensor_slices(files)
     decode = lambda p: resize_shorter_side(decode_image(p), resize)  # noqa: E731
-    if cache:
-        # cache decoded + resized images (variable size), then shuffle/crop after
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-        ds = ds.cache("" if cache is True else str(cache))
-        if shuffle:
-            ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat(None if repeat is True else int(repeat))
-    else:
-        ds = _files_dataset(files, shuffle, seed, repeat)
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    ds = _decoded_dataset(files, decode, cache, shuffle, seed, repeat)
     if crop == "random" and seed is not None:
         ds = _with_crop_seeds(ds, seed)
         ds = ds.map(lambda im, s: crop_image(im, image_size, "random", s),
@@ -345,17 +355,7 @@ def super_resolution_pairs(
     def decode(p):
         return resize_shorter_side(decode_image(p), patch_size, only_upscale=True)
 
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if cache:
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-        ds = ds.cache("" if cache is True else str(cache))
-        if shuffle:
-            ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat(None if repeat is True else int(repeat))
-    else:
-        ds = _files_dataset(files, shuffle, seed, repeat)
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    ds = _decoded_dataset(files, decode, cache, shuffle, seed, repeat)
 
     def pair(hr):
         return degrade(hr, scale, blur_sigma), hr
