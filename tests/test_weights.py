@@ -55,9 +55,12 @@ def test_bundled_manifests_are_valid():
     for n in ("vgg16_imagenet", "vgg19_imagenet", "vgg16_hed_bsds500"):
         assert n in names
         m = weights.manifest(n)
-        for field in ("name", "description", "loads_into", "source", "license", "provenance", "input_range"):
+        for field in ("name", "description", "loads_into", "license", "provenance", "input_range"):
             assert field in m, (n, field)
-        assert m.get("sha256") or m.get("md5")
+        srcs = weights.sources(m)
+        assert srcs
+        for src in srcs:
+            assert src.get("sha256") or src.get("md5") or m.get("sha256") or m.get("md5"), n
 
 
 def test_unknown_weights_name_suggests():
