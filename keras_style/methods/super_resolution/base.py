@@ -1,0 +1,268 @@
+"""What every feed-forward super-resolution network here shares: `upscale` (images in and
+out through `keras_style.images`, alpha kept, exact tiling, automatic tiling within a
+memory budget), a memory estimate and a suggested tile.
+
+Tiling is exact for these networks: they have no normalisation layer, so an output pixel
+depends only on the input pixels within the network's receptive-field radius
+(``receptive_field`` input px). `keras_style.tiling.tiled_apply` feeds each tile with
+``overlap`` px of context on its inner sides and keeps only each tile's own core (no
+feathering), so with ``overlap >= receptive_field`` the tiled output equals the untiled
+one (to float rounding; ``tests/test_super_resolution.py`` checks it). A smaller overlap
+is allowed and cheaper, and then only approximately equal near tile borders.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_style.errors import ConfigError, ImageError
+
+# Share of the available memory that `upscale` lets one untiled pass use before it tiles.
+MEMORY_FRACTION = 0.5
+MEMORY_BUDGET_ENV = "KERAS_STYLE_SR_MEMORY"
+_FALLBACK_BUDGET = 4 << 30
+
+
+def default_memory_budget() -> int:
+    """Bytes one untiled pass may use: ``$KERAS_STYLE_SR_MEMORY`` (bytes, or with a
+    K/M/G suffix), else half of the memory available now, else 4 GiB."""
+    env = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
+    if env:
+        return parse_bytes(env, MEMORY_BUDGET_ENV)
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        if avail > 0:
+            return int(avail * MEMORY_FRACTION)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        pass
+    return _FALLBACK_BUDGET
+
+
+def parse_bytes(value, what="memory budget") -> int:
+    """``1073741824``, ``"512M"``, ``"2G"``, ``"1.5GiB"`` -> bytes."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if value <= 0:
+            raise ConfigError(f"{what} must be positive, got {value}.")
+        return int(value)
+    s = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(s[-1:], 1)
+    try:
+        n = float(s[:-1] if s[-1:] in "KMGT" else s) * mult
+    except ValueError:
+        raise ConfigError(f"{what} {value!r} is not a size in bytes (e.g. 2G, 512M).") from None
+    if n <= 0:
+        raise ConfigError(f"{what} must be positive, got {value!r}.")
+    return int(n)
+
+
+def resize_alpha(alpha, hw):
+    """Bicubic resize of an HxW alpha channel in [0, 1] to ``hw`` (clipped to [0, 1])."""
+    from PIL import Image
+
+    h, w = hw
+    im = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32))  # mode "F"
+    out = np.asarray(im.resize((w, h), Image.Resampling.BICUBIC), np.float32)
+    return np.clip(out, 0.0, 1.0)
+
+
+class SuperResolutionModel(keras.Model):
+    """Base of the converted super-resolution networks (NHWC float32 RGB in [0, 1]).
+
+    Subclasses set ``scale`` (int), and implement ``receptive_field`` (radius in input
+    px), ``min_input_size`` and ``activation_floats_per_pixel`` (the peak number of
+    float32 activations alive per input pixel during one forward pass).
+    """
+
+    scale = 1
+    #: multiplies the analytic activation count in `estimate_memory` (backend
+    #: workspaces, the input/output copies); see docs/methods/super_resolution.md
+    memory_safety_factor = 2.0
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def receptive_field(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def min_input_size(self) -> int:
+        return 1
+
+    def activation_floats_per_pixel(self) -> float:
+        raise NotImplementedError
+
+    def build_for_weights(self):
+        """Build every layer (by one call on a small zero image)."""
+        if not self.built:
+            self.build((None, None, None, 3))
+        return self
+
+    def load_preset_weights(self, path):
+        self.build_for_weights()
+        self.load_weights(str(path))
+
+    # ------------------------------------------------------------------ memory
+
+    def weight_bytes(self) -> int:
+        self.build_for_weights()
+        return int(sum(int(np.prod(v.shape)) for v in self.weights)) * 4
+
+    def estimate_memory(self, height, width, tile=None, overlap=None) -> int:
+        """Estimated peak bytes for upscaling a ``height`` x ``width`` image.
+
+        Untiled (``tile=None``): the weights plus the peak activations of one pass over
+        the whole image. Tiled: the weights, one crop's activations (``tile + 2 *
+        overlap`` px square at most) and the full-size output being assembled.
+        """
+        height, width = int(height), int(width)
+        per_px = 4.0 * self.activation_floats_per_pixel() * self.memory_safety_factor
+        io = 4 * 3 * height * width * (1 + 2 * self.scale * self.scale)  # input, output, weight map
+        if tile is None:
+            return int(self.weight_bytes() + per_px * height * width + io)
+        overlap = self.receptive_field if overlap is None else int(overlap)
+        ch = min(height, int(tile) + 2 * overlap)
+        cw = min(width, int(tile) + 2 * overlap)
+        return int(self.weight_bytes() + per_px * ch * cw + io)
+
+    def suggest_tile(self, height, width, budget=None, overlap=None, multiple=8):
+        """The largest tile (input px, a multiple of ``multiple``) whose estimate fits in
+        ``budget`` bytes (default `default_memory_budget`), or ``None`` when the whole
+        image fits untiled. Raises `ConfigError` when not even a small tile fits."""
+        budget = default_memory_budget() if budget is None else parse_bytes(budget)
+        if self.estimate_memory(height, width) <= budget:
+            return None
+        overlap = self.receptive_field if overlap is None else int(overlap)
+        lo, hi = multiple, max(height, width)
+        if self.estimate_memory(height, width, tile=lo, overlap=overlap) > budget:
+            need = self.estimate_memory(height, width, tile=lo, overlap=overlap)
+            raise ConfigError(
+                f"{self.name}: a {height}x{width} image needs about {need / 2**30:.2f} GiB even with "
+                f"{lo} px tiles and overlap {overlap}, more than the budget of {budget / 2**30:.2f} GiB; "
+                "raise the budget (memory_budget=, $KERAS_STYLE_SR_MEMORY) or lower the overlap."
+            )
+        while hi - lo > multiple:
+            mid = (lo + hi) // 2 // multiple * multiple
+            if mid <= lo:
+                break
+            if self.estimate_memory(height, width, tile=mid, overlap=overlap) <= budget:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    # ------------------------------------------------------------------ inference
+
+    def _infer(self, x):
+        fn = getattr(self, "_infer_fn", None)
+        if fn is None:
+            model = self
+
+            def fn(t):
+                return model(t, training=False)
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                fn = tf.function(fn, reduce_retracing=True)
+            object.__setattr__(self, "_infer_fn", fn)
+        return ops.convert_to_numpy(fn(ops.convert_to_tensor(np.asarray(x, "float32"))))
+
+    def _check_scale(self, scale):
+        """Number of passes for ``scale`` (a power of the network's own scale)."""
+        if scale is None:
+            return 1
+        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+            raise ConfigError(f"scale must be a positive int, got {scale!r}.")
+        passes, s = 0, 1
+        while s < scale:
+            s *= self.scale
+            passes += 1
+        if s != scale or passes == 0:
+            allowed = ", ".join(str(self.scale**k) for k in range(1, 4))
+            raise ConfigError(
+                f"{self.name} upscales by {self.scale}; it can do x{allowed}, ... (repeated passes), "
+                f"not x{scale}. Choose a model of that scale (e.g. waifu2x_photo for x2, "
+                "realesrgan_x4plus for x4) or resize the result."
+            )
+        return passes
+
+    def _run(self, x, tile=None, overlap=None, verbose=0):
+        from keras_style.tiling import tiled_apply
+
+        h, w = x.shape[1], x.shape[2]
+        m = self.min_input_size
+        if min(h, w) < m:
+            raise ImageError(
+                f"The image is {w}x{h} pixels; {self.name} needs at least {m} px on each side. "
+                "Give a larger image."
+            )
+        overlap = self.receptive_field if overlap is None else int(overlap)
+        if overlap < 0:
+            raise ConfigError(f"overlap must be >= 0, got {overlap}.")
+        if tile is None or (tile >= h and tile >= w):
+            return self._infer(x)
+        tile = int(tile)
+        if tile < 1:
+            raise ConfigError(f"tile must be a positive number of input pixels, got {tile}.")
+        if tile + 2 * overlap < m:
+            raise ConfigError(f"tile + 2 * overlap must be at least {m} px for {self.name}.")
+        return tiled_apply(
+            self._infer, x, tile=tile, overlap=overlap, whole_image_stats=False, feather=0,
+            align=1, verbose=verbose,
+        )
+
+    def upscale(self, image, tile=None, overlap=None, scale=None, memory_budget=None, verbose=0):
+        """Upscale one image; returns NumPy float32 in [0, 1], HxWx3, or HxWx4 when the
+        input has an alpha channel (the alpha is upscaled bicubically).
+
+        Args:
+            image: a path, PIL image, array or tensor (`keras_style.images.load_image`).
+            tile: tile size in input px (``None``: untiled, unless the estimate exceeds
+                ``memory_budget``, then the suggested tile). Tiled output equals untiled
+                output when ``overlap >= receptive_field``.
+            overlap: context px around each tile (default ``receptive_field``: exact).
+            scale: total scale; a power of the network's scale runs that many passes
+                (as waifu2x does for x4); anything else is a `ConfigError`.
+            memory_budget: bytes (or ``"2G"``) for the automatic tiling; default
+                `default_memory_budget`.
+            verbose: 1 prints the memory decision and shows a progress bar over tiles.
+        """
+        from keras_style.images import load_image
+
+        passes = self._check_scale(scale)
+        rgb, alpha = load_image(image, return_alpha=True)
+        x = rgb[None]
+        for _ in range(passes):
+            h, w = x.shape[1], x.shape[2]
+            t = tile
+            if t is None:
+                budget = default_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
+                t = self.suggest_tile(h, w, budget=budget, overlap=overlap)
+                if verbose:
+                    est = self.estimate_memory(h, w)
+                    how = "untiled" if t is None else f"in {t} px tiles"
+                    print(f"{self.name}: {w}x{h} -> about {est / 2**20:.0f} MiB untiled "
+                          f"(budget {budget / 2**20:.0f} MiB): running {how}", flush=True)
+            x = np.clip(self._run(x, tile=t, overlap=overlap, verbose=verbose), 0.0, 1.0)
+        out = x[0].astype("float32")
+        if alpha is not None:
+            a = resize_alpha(alpha, out.shape[:2])
+            out = np.concatenate([out, a[..., None]], axis=-1)
+        return out
+
+    def stylize(self, image, tile=None, overlap=None):
+        """Alias of `upscale` (so the generic ``keras-style stylize --model`` works)."""
+        return self.upscale(image, tile=tile, overlap=overlap)
+
+
+__all__ = [
+    "SuperResolutionModel",
+    "default_memory_budget",
+    "parse_bytes",
+    "resize_alpha",
+    "MEMORY_BUDGET_ENV",
+]
