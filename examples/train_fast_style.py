@@ -1,11 +1,17 @@
 """Train a small Johnson et al. (2016) fast style-transfer network and save it as a preset.
 
-Runs offline on a CPU: random crops of a folder of photos, one painting, the offline
-``vgg16_hed_bsds500`` loss network, a wall-clock budget and periodic checkpoints.
+Runs offline on a CPU: random crops of a folder of photos, one painting, the ImageNet
+VGG16 loss network (``vgg16_imagenet``, offline through the ``offline`` extra), a
+wall-clock budget and periodic checkpoints; ``--resume`` continues from the work
+folder's checkpoint (and its step count) after an interruption.
 
     python examples/train_fast_style.py --content-dir ../shared/images/content \
+        --exclude-from examples/images \
         --style examples/images/hokusai_great_wave.jpg --name johnson_great_wave \
         --minutes 40 --image-size 128 --batch-size 4
+
+``--exclude-from DIR`` leaves out every photo whose file name is also in DIR (the
+bundled example photos, which `examples/evaluate_style.py` measures on).
 
 Writes ``weights_registry/<name>.weights.h5`` (transform network only) and
 ``weights_registry/<name>.json`` (a ``"preset": true`` manifest: exact config, sha256 and
@@ -51,8 +57,9 @@ NETWORK = dict(
 class TimeBudget(keras.callbacks.Callback):
     """Stop training after ``minutes`` of wall time; save checkpoints every N steps."""
 
-    def __init__(self, minutes, every, ckpt_dir, log):
+    def __init__(self, minutes, every, ckpt_dir, log, done_before=0):
         super().__init__()
+        self.done_before = done_before
         self.limit = minutes * 60.0
         self.every = every
         self.ckpt_dir = Path(ckpt_dir)
@@ -68,7 +75,13 @@ class TimeBudget(keras.callbacks.Callback):
         self.step += 1
         self.last_logs = {k: float(v) for k, v in (logs or {}).items()}
         if self.step % self.every == 0:
-            self.model.save_transform_weights(str(self.ckpt_dir / "transform.weights.h5"))
+            ckpt = self.ckpt_dir / "transform.weights.h5"
+            tmp = self.ckpt_dir / ".transform.tmp.weights.h5"
+            self.model.save_transform_weights(str(tmp))
+            os.replace(tmp, ckpt)  # a kill mid-save never leaves a corrupt checkpoint
+            state = self.ckpt_dir / "state.json"
+            state.with_suffix(".tmp").write_text(json.dumps({"steps": self.done_before + self.step}))
+            os.replace(state.with_suffix(".tmp"), state)
             el = time.time() - self.start
             line = f"step {self.step} {el:.0f}s " + " ".join(f"{k}={v:.4g}" for k, v in self.last_logs.items())
             print(line, flush=True)
@@ -90,6 +103,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--content-dir", required=True)
     p.add_argument("--style", required=True)
+    p.add_argument("--loss-network", default="vgg16_imagenet",
+                   help="VGG16 weights of the loss network (vgg16_imagenet, or vgg16_hed_bsds500)")
+    p.add_argument("--exclude-from", default=None,
+                   help="leave out photos whose file names are also in this folder (held out)")
     p.add_argument("--name", default="johnson_custom")
     p.add_argument("--width", type=float, default=0.5)
     p.add_argument("--residual-blocks", type=int, default=5)
@@ -118,7 +135,10 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    weights = "vgg16_hed_bsds500"
+    weights = args.loss_network
+    exclude = ks.data.list_image_files(args.exclude_from) if args.exclude_from else None
+    all_photos = ks.data.list_image_files(args.content_dir)
+    held_out = sorted({Path(e).name for e in exclude or []} & {Path(f).name for f in all_photos})
     model = ks.get(
         "johnson", style_image=args.style, style_size=args.style_size, weights=weights,
         width=args.width, num_residual_blocks=args.residual_blocks,
@@ -127,7 +147,7 @@ def main(argv=None):
     )
     data = ks.data.image_folder(
         args.content_dir, image_size=args.image_size, resize=args.resize, batch_size=args.batch_size,
-        seed=args.seed, repeat=True, crop="random",
+        seed=args.seed, repeat=True, crop="random", exclude=exclude,
     )
     if not args.no_normalize_weights:
         grams = [float(np.mean(np.square(v.numpy()))) for v in model.style_grams]
@@ -137,12 +157,16 @@ def main(argv=None):
         model.style_weight = [args.style_weight / g for g in grams]
         model.content_weight = args.content_weight / cmean
         print("normalised weights: content", model.content_weight, "style", model.style_weight, flush=True)
+    done_before = 0
     if args.resume and (work / "transform.weights.h5").exists():
         model.load_preset_weights(str(work / "transform.weights.h5"))
-        print("resumed from", work / "transform.weights.h5")
+        state = work / "state.json"
+        if state.exists():
+            done_before = int(json.loads(state.read_text()).get("steps", 0))
+        print("resumed from", work / "transform.weights.h5", "after", done_before, "steps")
     model.compile(optimizer=keras.optimizers.Adam(args.lr), jit_compile=args.jit)
     log = open(work / "train.log", "a")
-    budget = TimeBudget(args.minutes, args.checkpoint_every, work, log)
+    budget = TimeBudget(args.minutes, args.checkpoint_every, work, log, done_before)
     previews = ks.get(
         "stylized_preview",
         images=[str(ROOT / "examples/images/chelsea.jpg"), str(ROOT / "examples/images/astronaut.jpg")],
@@ -177,18 +201,19 @@ def main(argv=None):
             "script": "examples/train_fast_style.py",
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + list(argv if argv is not None else sys.argv[1:])),
             "data": f"random {args.image_size}px crops (shorter side resized to {args.resize or args.image_size}) "
-            f"of the {len(ks.data.list_image_files(args.content_dir))} photos in {Path(args.content_dir).name}/ "
-            "(shared/images/content, see its CREDITS.md)",
+            f"of {len(all_photos) - len(held_out)} photos in "
+            f"{Path(args.content_dir).name}/ (shared/images/content, see its CREDITS.md)"
+            + (f", leaving out {', '.join(held_out)} (held out for evaluation)" if held_out else ""),
             "style_image": Path(args.style).name,
             "loss_network": weights,
             "loss_weights": {"content": model.content_weight, "style": model.style_weight, "tv": model.tv_weight},
             "optimizer": f"Adam lr {args.lr}, batch {args.batch_size}",
-            "steps": steps + args.previous_steps,
+            "steps": steps + done_before + args.previous_steps,
             "steps_this_stage": steps,
             "notes": args.notes,
             "final_losses": budget.last_logs,
             "wall_time_s": round(wall, 1),
-            "hardware": "2 shared CPU cores (up to 8 concurrent jobs)",
+            "hardware": "2 shared CPU cores (other jobs running)",
             "seed": args.seed,
         },
     }

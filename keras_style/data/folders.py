@@ -226,6 +226,7 @@ def image_folder(
     drop_remainder=None,
     prefetch=True,
     resize=None,
+    exclude=None,
 ):
     """Batches of float32 images ``(batch, image_size, image_size, 3)`` in [0, 1].
 
@@ -251,6 +252,8 @@ def image_folder(
             dataset has fewer images than one batch.
         resize: shorter side before cropping (default ``image_size``); a larger value
             gives crops of a smaller part of each image (more crops per photo).
+        exclude: file names (or paths; compared by file name) to leave out, e.g. the
+            photos held out for evaluation.
 
     Raises:
         DataError: the folder is missing, empty or holds no readable image.
@@ -262,6 +265,15 @@ def image_folder(
     if resize < image_size:
         raise ConfigError(f"resize ({resize}) must be >= image_size ({image_size}).")
     files = readable_image_files(directory, recursive=recursive, validate=validate)
+    if exclude:
+        from pathlib import Path
+
+        if isinstance(exclude, (str, bytes)):
+            exclude = [exclude]
+        drop = {Path(str(e)).name for e in exclude}
+        files = [f for f in files if Path(f).name not in drop]
+        if not files:
+            raise DataError(f"Every image in {directory} is excluded ({sorted(drop)}).")
     if drop_remainder is None:
         drop_remainder = bool(repeat) or len(files) >= batch_size
     decode = lambda p: resize_shorter_side(decode_image(p), resize)  # noqa: E731
