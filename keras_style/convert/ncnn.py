@@ -303,7 +303,7 @@ def _leaky_slope(lyr):
 
 def _wrong(graph, network, why):
     return ConversionError(
-        f"{graph.path} is not a {network} network: {why} (layer types found: {graph.types()})."
+        f"{graph.path} is not an ncnn {network} model: {why} (layer types found: {graph.types()})."
     )
 
 

@@ -165,11 +165,16 @@ def _train_sr(args):
 
 
 def add_upscale_parser(sub):
-    p = sub.add_parser("upscale", help="super-resolve an image with a johnson_sr model")
+    p = sub.add_parser("upscale", help="super-resolve an image (waifu2x_photo x2, realesrgan_x4plus x4, johnson_sr)")
     p.add_argument("image", help="low-resolution input image")
-    p.add_argument("--model", required=True, help="a .keras johnson_sr model or a preset name")
+    p.add_argument("--model", required=True,
+                   help="a preset (waifu2x_photo, realesrgan_x4plus, ...) or a .keras super-resolution model")
     p.add_argument("-o", "--output", required=True, help="output image")
     p.add_argument("--tile", type=int, default=None, help="tile size in input pixels")
+    p.add_argument("--denoise", type=int, choices=[0, 1, 2, 3], default=None,
+                   help="waifu2x_photo noise level (default: no denoising)")
+    p.add_argument("--scale", type=int, default=None,
+                   help="check the model's scale (waifu2x: 2, 4, 8 by repeated passes)")
     p.add_argument("--no-histogram-matching", action="store_true",
                    help="skip the paper's histogram matching to the input")
     p.add_argument("--overwrite", action="store_true")
@@ -184,11 +189,27 @@ def _upscale(args):
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
-    model = load(args.model)
+    if args.denoise is not None:
+        from keras_style.registry import get
+
+        if str(args.model).lower() != "waifu2x_photo":
+            raise ConfigError(f"--denoise applies to --model waifu2x_photo only, not {args.model}.")
+        model = get("waifu2x_photo", denoise=args.denoise)
+    else:
+        model = load(args.model)
     if not hasattr(model, "upscale"):
         raise ConfigError(f"{args.model} is not a super-resolution model (it has no upscale()).")
-    big = model.upscale(args.image, tile=args.tile,
-                        histogram_matching=False if args.no_histogram_matching else None)
+    import inspect
+
+    accepts = inspect.signature(model.upscale).parameters
+    kwargs = {}
+    if "histogram_matching" in accepts:
+        kwargs["histogram_matching"] = False if args.no_histogram_matching else None
+    if "scale" in accepts:
+        kwargs["scale"] = args.scale
+    elif args.scale is not None and args.scale != getattr(model, "scale", None):
+        raise ConfigError(f"{args.model} upscales by {getattr(model, 'scale', '?')}, not {args.scale}.")
+    big = model.upscale(args.image, tile=args.tile, **kwargs)
     save_image(big, str(out), overwrite=args.overwrite)
     print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")
     return 0

@@ -190,16 +190,20 @@ class SuperResolutionModel(keras.Model):
             )
         return passes
 
-    def _run(self, x, tile=None, overlap=None, verbose=0):
-        from keras_style.tiling import tiled_apply
-
-        h, w = x.shape[1], x.shape[2]
+    def _check_size(self, h, w):
         m = self.min_input_size
         if min(h, w) < m:
             raise ImageError(
                 f"The image is {w}x{h} pixels; {self.name} needs at least {m} px on each side. "
                 "Give a larger image."
             )
+
+    def _run(self, x, tile=None, overlap=None, verbose=0):
+        from keras_style.tiling import tiled_apply
+
+        h, w = x.shape[1], x.shape[2]
+        self._check_size(h, w)
+        m = self.min_input_size
         overlap = self.receptive_field if overlap is None else int(overlap)
         if overlap < 0:
             raise ConfigError(f"overlap must be >= 0, got {overlap}.")

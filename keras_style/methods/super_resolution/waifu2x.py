@@ -150,6 +150,7 @@ class Waifu2xUpConv7(SuperResolutionModel):
         return self.crop(self.deconv(x))
 
     def _run(self, x, tile=None, overlap=None, verbose=0):
+        self._check_size(x.shape[1], x.shape[2])
         if not self.prepadding:
             raise ConfigError(
                 "waifu2x_upconv7(prepadding=0) is the bare network (output 2 (H - 14)); upscale "
