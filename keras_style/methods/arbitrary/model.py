@@ -265,9 +265,10 @@ class ArbitraryStylization(keras.Model):
         return self.transformer([content, vec], training=training)
 
     # ------------------------------------------------------------------ training
-    @property
     def loss_network(self):
-        """The frozen VGG-16 extractor (built on first use; not saved with the model)."""
+        """The frozen VGG-16 extractor (built on first call; not saved with the model).
+
+        A method, not a property: Keras' weight saving reads every attribute."""
         if self._loss_net is None:
             from keras_style.registry import get
 
@@ -281,7 +282,7 @@ class ArbitraryStylization(keras.Model):
         """``optimizer="auto"``: Adam(1e-5), Magenta's ``--learning_rate``."""
         if optimizer is None or (isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")):
             optimizer = keras.optimizers.Adam(LEARNING_RATE)
-        _ = self.loss_network  # build the extractor outside any traced function
+        _ = self.loss_network()  # build the extractor outside any traced function
         kwargs.setdefault("jit_compile", False)
         return super().compile(optimizer=optimizer, **kwargs)
 
@@ -293,7 +294,7 @@ class ArbitraryStylization(keras.Model):
         """``{"content", "style", "tv"}`` weighted scalar float32 losses."""
         from keras_style.losses.perceptual import FeatureReconstructionLoss, GramStyleLoss
 
-        net = self.loss_network
+        net = self.loss_network()
         f_out = net(stylized)
         f_c = net(content)
         f_s = net(style)
