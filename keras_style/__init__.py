@@ -10,6 +10,12 @@ ks.save_image(out, "out.png")
 
 __version__ = "0.1.0"
 
+# The `keras-style` command answers --version/--help before Keras loads and keeps TensorFlow's
+# start-up lines off stderr (keras_style/cli/_startup.py); a no-op for every other importer.
+from keras_style.cli._startup import before_heavy_imports as _before_heavy_imports  # noqa: E402
+
+_before_heavy_imports()
+
 from keras_style import errors  # noqa: E402
 from keras_style.errors import *  # noqa: E402,F401,F403
 from keras_style.registry import describe, get, names, register, register_object  # noqa: E402

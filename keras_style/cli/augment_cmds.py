@@ -1,4 +1,4 @@
-"""`keras-style augment` (contact sheets of augmentations) and `keras-style finetune`.
+"""`keras-style augment`: contact sheets of augmentations.
 
 ``keras-style augment examples/images/ -o sheet.png --pipeline seed_augment -n 8`` writes
 one row per input image: the original, then N augmented versions (people look at
@@ -12,8 +12,6 @@ import inspect
 import os
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 from keras_style.errors import ConfigError
 
@@ -41,10 +39,6 @@ def add_parsers(sub):
     p.add_argument("--max-images", type=int, default=12, help="at most this many rows")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run_augment)
-
-    from keras_style.methods.finetune.cli import add_finetune_parser
-
-    add_finetune_parser(sub)
 
 
 def collect_images(inputs, limit=None):
@@ -77,6 +71,7 @@ def parse_options(pairs):
 
 
 def _resize_shorter(img, shorter):
+    import numpy as np
     from PIL import Image
 
     h, w = img.shape[:2]
@@ -112,6 +107,7 @@ def build_pipeline(name, size, seed, options):
 def contact_sheet(images, pipeline, num=8, size=160, load_size=None, gap=4):
     """Rows of [original, num augmented versions]; returns float32 HxWx3 in [0, 1]."""
     import keras
+    import numpy as np
 
     load_size = load_size or round(size * 256 / 224)
     rows = []
@@ -131,6 +127,7 @@ def contact_sheet(images, pipeline, num=8, size=160, load_size=None, gap=4):
 
 
 def _save_atomic(array, path, overwrite):
+    import numpy as np
     from PIL import Image
 
     path = Path(path)

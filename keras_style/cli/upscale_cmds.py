@@ -1,6 +1,9 @@
-"""`keras-style upscale`: super-resolution with a johnson_sr model (issue 4)."""
+"""`keras-style upscale`: super-resolution with a preset or a johnson_sr model."""
 
 from __future__ import annotations
+
+# the help of the parser in keras_style/methods/johnson/cli.py (a test keeps them equal)
+COMMANDS = {"upscale": "super-resolve an image (waifu2x_photo x2, realesrgan_x4plus x4, johnson_sr)"}
 
 
 def add_parsers(sub):

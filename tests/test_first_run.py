@@ -1,0 +1,187 @@
+"""What a new user meets first: a quiet, quick and honest ``keras-style`` command."""
+
+import os
+import re
+import resource
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# TensorFlow / absl / CUDA lines a user must not see without --debug
+TF_NOISE = re.compile(
+    r"absl::InitializeLog|^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]|cuInit|cudart_stub|"
+    r"rebuild TensorFlow|oneDNN custom operations|This TensorFlow binary",
+    re.M,
+)
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    env.pop("PYTHONPATH", None)
+    env.update(extra)
+    return env
+
+
+def _as_console_script(args, probe=True):
+    """Run `keras-style ARGS` the way the console script does (argv[0] = .../keras-style);
+    the last stdout line is 'EXIT <code> <tensorflow loaded> <keras loaded>'."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.argv = ["/usr/bin/keras-style", *{list(args)!r}]
+        code = 0
+        try:
+            from keras_style.cli import entry_point
+            entry_point()
+        except SystemExit as e:
+            code = e.code
+        sys.stdout.flush()
+        print("EXIT", code, "tensorflow" in sys.modules, "keras" in sys.modules)
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=ROOT,
+        timeout=300,
+    )
+
+
+def _exit_line(proc):
+    last = proc.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "EXIT", proc.stdout[-500:] + proc.stderr[-2000:]
+    return last[1], last[2] == "True", last[3] == "True"
+
+
+@pytest.mark.parametrize(
+    "args,code",
+    [
+        (["--version"], "0"),
+        (["--help"], "0"),
+        (["stylize", "--help"], "0"),
+        (["list", "--help"], "0"),
+        (["weights", "verify", "--help"], "0"),
+        (["no-such-command"], "2"),
+        ([], "2"),
+    ],
+)
+def test_help_version_and_usage_errors_never_import_tensorflow(args, code):
+    proc = _as_console_script(args)
+    got, tf_loaded, keras_loaded = _exit_line(proc)
+    assert got == code, proc.stderr[-2000:]
+    assert not tf_loaded and not keras_loaded, f"{args}: TensorFlow/Keras imported"
+    assert not TF_NOISE.search(proc.stderr), proc.stderr
+    if args == ["--version"]:
+        assert proc.stdout.startswith("keras-style ")
+    if args == ["--help"]:
+        # commands whose parsers live in method packages are listed without importing them
+        for command in ("stylize", "train", "convert", "upscale", "finetune", "dream"):
+            assert re.search(rf"^\s+{command}\s", proc.stdout, re.M), command
+
+
+def _cpu_seconds(cmd):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, capture_output=True, env=_env(), cwd=ROOT, timeout=300, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_help_and_version_are_quick():
+    # CPU time, not wall time: this machine is shared; the bare interpreter is the baseline
+    base = min(_cpu_seconds([sys.executable, "-c", "import argparse"]) for _ in range(2))
+    for args in (["--version"], ["--help"], ["stylize", "--help"]):
+        cpu = min(_cpu_seconds([sys.executable, "-m", "keras_style.cli", *args]) for _ in range(2))
+        print(f"keras-style {' '.join(args)}: {cpu:.2f} s CPU (interpreter alone {base:.2f} s)")
+        assert cpu - base < 0.5, (args, cpu, base)
+
+
+def test_cli_argv_detection():
+    from keras_style.cli._startup import cli_argv
+
+    assert cli_argv("/venv/bin/keras-style", []) is not None
+    assert cli_argv("-m", ["python", "-m", "keras_style.cli", "list"]) == ["list"]
+    assert cli_argv("/x/pytest", ["python", "-m", "pytest", "-q"]) is None
+    assert cli_argv("-c", ["python", "-c", "import keras_style"]) is None
+
+
+def test_a_real_command_prints_no_tensorflow_lines():
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_style.cli", "info", "definitely_not_a_name"],
+        capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 1
+    assert not TF_NOISE.search(proc.stderr), proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("keras-style: error:"), proc.stderr
+    # (--debug, which shows everything: test_cli.test_debug_shows_traceback)
+
+
+def test_stderr_filter_forwards_everything_else(tmp_path):
+    code = textwrap.dedent(
+        """
+        import importlib.util, os, sys
+        # the module alone, without the package (which would load TensorFlow)
+        spec = importlib.util.spec_from_file_location("_startup", "keras_style/cli/_startup.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        f = mod.StderrFilter().start()
+        os.write(2, b"I0000 00:00:1796161828.296511   17970 cudart_stub.cc:31] Could not find cuda\\n")
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+        sys.stderr.write("keras-style: error: kept\\n"); sys.stderr.flush()
+        os.write(2, b"progress 50%\\r")
+        f.stop()
+        sys.stderr.write("after\\n")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT,
+                          env=_env(), timeout=120)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert err == "keras-style: error: kept\nprogress 50%\rafter\n", repr(err)
+
+
+def test_help_text_has_no_markup_and_stubs_match_the_real_parsers():
+    import argparse
+
+    from keras_style.cli import COMMAND_MODULES, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    import importlib
+
+    for name in COMMAND_MODULES:
+        for command, text in getattr(importlib.import_module(name), "COMMANDS", {}).items():
+            assert helps[command] == text, f"{name}.COMMANDS[{command!r}] differs from its parser"
+
+    def walk(p):
+        yield p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for child in a.choices.values():
+                    yield from walk(child)
+
+    for p in walk(parser):
+        text = p.format_help()
+        assert "``" not in text and not re.search(r":(func|class|meth):`", text), p.prog
+
+
+def test_fit_shuffle_warning_is_not_shown_by_the_cli():
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters import get_data_adapter
+
+    from keras_style.cli import _quiet_python_logging
+
+    ds = tf.data.Dataset.from_tensor_slices(tf.zeros((2, 3))).batch(1)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        get_data_adapter(ds, shuffle=True)
+    assert any("shuffle=True" in str(w.message) for w in seen), "Keras no longer warns"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _quiet_python_logging()
+        get_data_adapter(ds, shuffle=True)
+    assert not any("shuffle=True" in str(w.message) for w in seen)
