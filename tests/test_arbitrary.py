@@ -282,16 +282,23 @@ def _session(model_bytes_or_path):
 
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory):
-    """The preset, converted through the weights registry into a temporary home."""
+def pretrained_home(tmp_path_factory):
+    """A temporary KERAS_STYLE_HOME holding the preset, converted through the registry."""
     home = tmp_path_factory.mktemp("ks_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KERAS_STYLE_HOME", str(home))
         path = ks.weights.resolve("arbitrary_stylization")
         side = json.loads(Path(str(path) + ".source.json").read_text())
         assert side["source_sha256"] == PREDICTOR_SHA and side["converter"] == "onnx_arbitrary"
-        model = ks.get("arbitrary_stylization")  # the preset: loads the converted file
-    return model
+        assert ks.weights.resolve("arbitrary_stylization") == path  # cached, not converted again
+    return home
+
+
+@pytest.fixture(scope="module")
+def pretrained(pretrained_home):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_STYLE_HOME", str(pretrained_home))
+        return ks.get("arbitrary_stylization")  # the preset: loads the converted file
 
 
 @needs_wheel
@@ -353,3 +360,18 @@ def test_tiled_equals_untiled(tiny, rng):
     err = np.abs(whole - tiled).max()
     print(f"\ntiled (96 px tiles, 64 px overlap) vs untiled at 256 px: max {err:.3g}")
     assert err <= 2 / 255
+
+
+@needs_wheel
+def test_cli_stylize(pretrained_home, tmp_path, rng, example_images, monkeypatch):
+    from keras_style.cli import main
+    from keras_style.images import load_image, save_image
+
+    monkeypatch.setenv("KERAS_STYLE_HOME", str(pretrained_home))
+    photo, out = tmp_path / "photo.png", tmp_path / "out.png"
+    save_image(_img(rng, 40, 48), photo)
+    style = Path(example_images) / "van_gogh_starry_night.jpg"
+    argv = ["stylize", str(photo), "--model", "arbitrary_stylization", "--style", str(style),
+            "--strength", "0.8", "--quiet", "-o", str(out)]
+    assert main(argv) == 0
+    assert load_image(out).shape == (40, 48, 3)
