@@ -109,7 +109,7 @@ def test_receptive_field_radius(w2x, rrdb):
     assert r > 15  # 17 convolutions at the input scale reach at least that far
 
 
-@pytest.mark.parametrize("which,size,tile", [("w2x", (29, 37), 10), ("rrdb", (20, 16), 7)])
+@pytest.mark.parametrize("which,size,tile", [("w2x", (29, 37), 10), ("rrdb", (40, 36), 12)])
 def test_tiled_equals_untiled(w2x, rrdb, which, size, tile):
     m = {"w2x": w2x, "rrdb": rrdb}[which]
     x = _img(*size, seed=4)
@@ -151,6 +151,19 @@ def test_memory_estimate_and_automatic_tiling(w2x, capsys):
         w2x.suggest_tile(4000, 4000, budget=1000)
     with pytest.raises(ConfigError):
         w2x.upscale(x, memory_budget="lots")
+
+
+def test_plan_tiling_lowers_the_overlap_only_when_the_exact_one_does_not_fit(rrdb):
+    assert rrdb.receptive_field == 21
+    assert rrdb.plan_tiling(200, 200, budget=1 << 40) == (None, 21)
+    roomy = rrdb.estimate_memory(200, 200, tile=80, overlap=21)
+    tile, ov = rrdb.plan_tiling(200, 200, budget=roomy)
+    assert ov == 21 and tile >= 80
+    tight = rrdb.estimate_memory(200, 200, tile=64, overlap=16)
+    with pytest.warns(UserWarning, match="overlap 16"):
+        tile, ov = rrdb.plan_tiling(200, 200, budget=tight)
+    assert ov == 16 and tile >= 64
+    assert rrdb.plan_tiling(200, 200, budget=tight, overlap=4)[1] == 4  # explicit: kept
 
 
 def test_scale_checks(w2x):

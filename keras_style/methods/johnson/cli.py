@@ -171,6 +171,8 @@ def add_upscale_parser(sub):
                    help="a preset (waifu2x_photo, realesrgan_x4plus, ...) or a .keras super-resolution model")
     p.add_argument("-o", "--output", required=True, help="output image")
     p.add_argument("--tile", type=int, default=None, help="tile size in input pixels")
+    p.add_argument("--overlap", type=int, default=None,
+                   help="context px around each tile (default: the exact receptive field)")
     p.add_argument("--denoise", type=int, choices=[0, 1, 2, 3], default=None,
                    help="waifu2x_photo noise level (default: no denoising)")
     p.add_argument("--scale", type=int, default=None,
@@ -209,6 +211,8 @@ def _upscale(args):
         kwargs["scale"] = args.scale
     elif args.scale is not None and args.scale != getattr(model, "scale", None):
         raise ConfigError(f"{args.model} upscales by {getattr(model, 'scale', '?')}, not {args.scale}.")
+    if args.overlap is not None:
+        kwargs["overlap"] = args.overlap
     big = model.upscale(args.image, tile=args.tile, **kwargs)
     save_image(big, str(out), overwrite=args.overwrite)
     print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")

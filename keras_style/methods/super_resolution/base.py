@@ -154,6 +154,39 @@ class SuperResolutionModel(keras.Model):
                 hi = mid
         return lo
 
+    def plan_tiling(self, height, width, budget=None, overlap=None, min_tile=64):
+        """``(tile, overlap)`` for an image within ``budget`` bytes: ``(None, overlap)``
+        when it fits untiled. With ``overlap=None`` the exact overlap
+        (``receptive_field``) is tried first; when no tile of at least ``min_tile`` px
+        fits with it (deep networks: Real-ESRGAN's radius is 351 px), the overlap is
+        halved until one does (not below 16 px) and a warning says the result is then
+        only approximately the untiled one near tile borders."""
+        budget = default_memory_budget() if budget is None else parse_bytes(budget)
+        if overlap is not None:
+            return self.suggest_tile(height, width, budget=budget, overlap=overlap), int(overlap)
+        ov = self.receptive_field
+        while True:
+            try:
+                t = self.suggest_tile(height, width, budget=budget, overlap=ov)
+            except ConfigError:
+                t = 0
+            if t is None or t >= min(min_tile, height, width) or ov <= 16:
+                break
+            ov = max(16, ov // 2)
+        if t == 0:
+            t = self.suggest_tile(height, width, budget=budget, overlap=ov)  # raises, saying why
+        if t is not None and ov < self.receptive_field:
+            import warnings
+
+            warnings.warn(
+                f"{self.name}: the exact overlap ({self.receptive_field} px) does not fit in "
+                f"{budget / 2**30:.2f} GiB with {min_tile} px tiles; using overlap {ov}: pixels "
+                "near tile borders may differ slightly from an untiled run. Pass overlap= or "
+                "memory_budget= to choose.",
+                stacklevel=3,
+            )
+        return t, ov
+
     # ------------------------------------------------------------------ inference
 
     def _infer(self, x):
@@ -207,11 +240,13 @@ class SuperResolutionModel(keras.Model):
         overlap = self.receptive_field if overlap is None else int(overlap)
         if overlap < 0:
             raise ConfigError(f"overlap must be >= 0, got {overlap}.")
-        if tile is None or (tile >= h and tile >= w):
+        if tile is not None:
+            if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 1:
+                raise ConfigError(f"tile must be a positive number of input pixels, got {tile!r}.")
+            tile = int(tile)
+        if tile is None or (tile + overlap >= h and tile + overlap >= w):
+            # every crop would be the whole image: one untiled pass is the same result
             return self._infer(x)
-        tile = int(tile)
-        if tile < 1:
-            raise ConfigError(f"tile must be a positive number of input pixels, got {tile}.")
         if tile + 2 * overlap < m:
             raise ConfigError(f"tile + 2 * overlap must be at least {m} px for {self.name}.")
         return tiled_apply(
@@ -242,16 +277,16 @@ class SuperResolutionModel(keras.Model):
         x = rgb[None]
         for _ in range(passes):
             h, w = x.shape[1], x.shape[2]
-            t = tile
+            t, ov = tile, overlap
             if t is None:
                 budget = default_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
-                t = self.suggest_tile(h, w, budget=budget, overlap=overlap)
+                t, ov = self.plan_tiling(h, w, budget=budget, overlap=overlap)
                 if verbose:
                     est = self.estimate_memory(h, w)
-                    how = "untiled" if t is None else f"in {t} px tiles"
+                    how = "untiled" if t is None else f"in {t} px tiles, overlap {ov}"
                     print(f"{self.name}: {w}x{h} -> about {est / 2**20:.0f} MiB untiled "
                           f"(budget {budget / 2**20:.0f} MiB): running {how}", flush=True)
-            x = np.clip(self._run(x, tile=t, overlap=overlap, verbose=verbose), 0.0, 1.0)
+            x = np.clip(self._run(x, tile=t, overlap=ov, verbose=verbose), 0.0, 1.0)
         out = x[0].astype("float32")
         if alpha is not None:
             a = resize_alpha(alpha, out.shape[:2])
