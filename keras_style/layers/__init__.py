@@ -5,6 +5,7 @@ from keras_style.layers.adaptive_instance_normalization import (  # noqa: E402,F
     AdaptiveInstanceNormalization,
 )
 from keras_style.layers.instance_normalization import InstanceNormalization  # noqa: E402,F401
+from keras_style.layers.conditional_instance_normalization import ConditionalInstanceNormalization  # noqa: E402,F401
 from keras_style.layers.reflection_padding import ReflectionPadding2D  # noqa: E402,F401
 from keras_style.layers.residual_block import ResidualBlock  # noqa: E402,F401
 from keras_style.layers.upsample_conv import UpsampleConv2D  # noqa: E402,F401

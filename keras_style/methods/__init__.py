@@ -7,3 +7,4 @@ from keras_style.methods import deepdream  # noqa: E402,F401  (issue 3)
 from keras_style.methods import johnson  # noqa: E402,F401  (issue 4)
 from keras_style.methods import arbitrary  # noqa: E402,F401
 from keras_style.methods import super_resolution  # noqa: E402,F401
+from keras_style.methods import multistyle  # noqa: E402,F401
