@@ -185,3 +185,127 @@ def test_fit_shuffle_warning_is_not_shown_by_the_cli():
         _quiet_python_logging()
         get_data_adapter(ds, shuffle=True)
     assert not any("shuffle=True" in str(w.message) for w in seen)
+
+
+# ------------------------------------------------------------------ never silent random weights
+
+
+@pytest.fixture
+def photo(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    p = tmp_path / "photo.jpg"
+    Image.fromarray((np.random.default_rng(0).random((40, 48, 3)) * 255).astype("uint8")).save(p)
+    return p
+
+
+def _err(capsys):
+    return " ".join(capsys.readouterr().err.split())
+
+
+def test_adain_without_trained_weights_is_refused(photo, tmp_path, capsys):
+    from keras_style.cli import main
+
+    out = tmp_path / "o.png"
+    # before: a near-black image from a random decoder, exit 0
+    assert main(["stylize", str(photo), "--style", str(photo), "--method", "adain", "-o", str(out)]) == 1
+    err = _err(capsys)
+    assert "random weights" in err and "--weights adain_vgg19_coco_wikiart" in err
+    assert "keras-style weights info adain_vgg19_coco_wikiart" in err and not out.exists()
+    # encoder weights alone leave the decoder random
+    assert main(["stylize", str(photo), "--style", str(photo), "--method", "adain",
+                 "--weights", "vgg16_hed_bsds500", "--encoder", "vgg16", "-o", str(out)]) == 1
+    assert "only cover its vgg16" in _err(capsys)
+
+
+def test_johnson_needs_training_or_a_preset(photo, tmp_path, capsys):
+    from keras_style.cli import main
+
+    out = tmp_path / "o.png"
+    # before: ValueError: could not convert string to float: 'starry.jpg'
+    assert main(["stylize", str(photo), "--method", "johnson", "--style", str(photo), "-o", str(out)]) == 1
+    err = _err(capsys)
+    assert "must be trained" in err and "--model johnson_great_wave" in err
+    assert "keras-style train johnson" in err and "convert string to float" not in err
+    # a bare registry name as --model would build the same random network
+    assert main(["stylize", str(photo), "--model", "johnson", "-o", str(out)]) == 1
+    assert "random weights" in _err(capsys)
+    # optimisation methods need their pretrained backbone
+    assert main(["stylize", str(photo), "--style", str(photo), "--method", "gatys",
+                 "--weights", "none", "-o", str(out)]) == 1
+    assert "vgg16_hed_bsds500" in _err(capsys) and not out.exists()
+
+
+def test_a_preset_with_a_style_says_its_style_is_built_in(photo, tmp_path, capsys):
+    from keras_style.cli import main
+
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(photo), "--model", "johnson_great_wave", "--style", str(photo),
+                 "-o", str(out)]) == 1
+    err = _err(capsys)
+    assert "style built in" in err and "convert string to float" not in err
+
+
+# ------------------------------------------------------------------ outputs, folders, stdin/stdout
+
+
+def test_bad_output_is_refused_before_any_computation(photo, tmp_path, capsys, monkeypatch):
+    from keras_style.cli import main, stylize_cmds
+
+    def no_build(args):
+        raise AssertionError("the model was built before the output was checked")
+
+    monkeypatch.setattr(stylize_cmds, "_build", no_build)
+    for bad in ("out.xyz", "out", "missing_dir/out.png"):
+        assert main(["stylize", str(photo), "--style", str(photo), "--method", "gatys",
+                     "-o", str(tmp_path / bad)]) == 1, bad
+        assert "keras-style: error:" in capsys.readouterr().err
+    (tmp_path / "exists.png").write_bytes(b"x")
+    assert main(["stylize", str(photo), "--style", str(photo), "--method", "gatys",
+                 "-o", str(tmp_path / "exists.png")]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_folder_run_skips_bad_files_and_finishes(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from keras_style.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in "ac":
+        Image.fromarray((np.random.default_rng(1).random((32, 40, 3)) * 255).astype("uint8")).save(src / f"{n}.jpg")
+    data = (src / "a.jpg").read_bytes()
+    (src / "b.jpg").write_bytes(data[: len(data) // 2])  # truncated
+    out = tmp_path / "out"
+    # before: a.png written, exit 1 at b.jpg, c.jpg never stylized
+    rc = main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+    assert captured.err.count("warning: skipped b.jpg") == 1
+    assert "wrote 2 of 3 images" in captured.out and "skipped b.jpg: " in captured.out
+    assert "truncated" in captured.out
+
+
+def test_stdin_and_stdout(photo, tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from keras_style.cli import main
+
+    stdin = io.TextIOWrapper(io.BytesIO(photo.read_bytes()))
+    stdout = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr("sys.stdin", stdin)
+    monkeypatch.setattr("sys.stdout", stdout)
+    # before: "Content - does not exist"
+    rc = main(["stylize", "-", "--model", "johnson_great_wave", "--size", "32", "-o", "-"])
+    stdout.flush()
+    data = stdout.buffer.getvalue()
+    monkeypatch.undo()
+    assert rc == 0
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), data[:80]
+    assert Image.open(io.BytesIO(data)).size == (38, 32)

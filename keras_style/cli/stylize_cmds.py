@@ -19,6 +19,7 @@ import itertools
 from pathlib import Path
 
 from keras_style.cli._collect import check_input, check_output
+from keras_style.cli._random_weights import check_method, check_model
 from keras_style.errors import ConfigError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
@@ -107,6 +108,7 @@ def _build(args):
     if args.model:
         if build_kw:
             raise ConfigError("--weights/--pooling/--encoder apply to --method, not --model.")
+        check_model(args.model)  # a bare registry name would have random weights
         return presets.load(args.model), f"model {args.model!r}", False
     entry = ks.registry.entry(args.method)
     if entry.kind != "model":
@@ -114,15 +116,99 @@ def _build(args):
     factory = entry.factory
     target = factory.__init__ if inspect.isclass(factory) else factory
     _select(target, build_kw, f"method {args.method!r}")
+    check_method(args.method, build_kw)  # never stylize with random weights
     return ks.get(args.method, **build_kw), f"method {args.method!r}", True
 
 
-def run(args):
+def _takes_style(model) -> bool:
+    """Whether model.stylize's second parameter is a style (gatys, adain) or an option (johnson)."""
+    params = [
+        p for p in inspect.signature(model.stylize).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(params) > 1 and "style" in params[1].name
+
+
+def _check_output_name(out: Path, overwrite: bool, folder: bool):
+    """Refuse an output we could not write, before any computation."""
+    if str(out) == "-":
+        if folder:
+            raise ConfigError("-o - (stdout) takes one image; give a folder for folder input.")
+        return
+    if folder:
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"{out} is a file; folder input needs an output folder.")
+        return
+    from keras_style.images import SAVE_FORMATS
+
+    if out.suffix.lower() not in SAVE_FORMATS:
+        got = f"extension {out.suffix!r}" if out.suffix else "no extension"
+        raise ConfigError(
+            f"Cannot write {out}: {got} is not an image format; use one of "
+            f"{', '.join(SAVE_FORMATS)} (or -o - for PNG on stdout)."
+        )
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder; give a file name, e.g. {out / 'out.png'}.")
+    if not out.parent.is_dir():
+        raise ConfigError(f"The folder {out.parent} does not exist; create it first.")
+    check_output(out, overwrite)
+
+
+def _write_stdout(result, stdout):
+    """PNG bytes on stdout (the one image conversion: keras_style.images.save_image)."""
+    import tempfile
+
     import keras_style as ks
 
-    content = check_input(args.content, "Content")
+    with tempfile.TemporaryDirectory(prefix="keras-style-") as d:
+        path = ks.save_image(result, Path(d) / "out.png")
+        data = path.read_bytes()
+    stdout.flush()
+    stdout.buffer.write(data)
+    stdout.buffer.flush()
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def run(args):
+    import contextlib
+    import sys
+
+    import keras_style as ks
+
+    to_stdout = str(args.output) == "-"
+    from_stdin = str(args.content) == "-"
+    content = None if from_stdin else check_input(args.content, "Content")
     styles = [check_input(s, "Style") for s in (args.style or [])]
+    out = Path(args.output)
+    folder_mode = (content is not None and content.is_dir()) or any(s.is_dir() for s in styles)
+    _check_output_name(out, args.overwrite, folder_mode)
+    image = None
+    if from_stdin:
+        from keras_style.images import load_image
+
+        image = load_image(sys.stdin.buffer.read())  # ImageError names what is wrong
+    # nothing but the PNG goes to stdout: progress and messages go to stderr
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext()
+    real_stdout = sys.stdout
+    with quiet_stdout:
+        return _run(args, ks, image, content, styles, out, folder_mode, to_stdout and real_stdout)
+
+
+def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
+    import sys
+
     model, what, needs_style = _build(args)
+    takes_style = _takes_style(model)
+    if styles and not takes_style:
+        raise ConfigError(
+            f"{what} has its style built in (a network trained for one style); --style is for "
+            "--method gatys or adain. Drop --style, or train a model for that style: "
+            "`keras-style train johnson --help`."
+        )
+    needs_style = needs_style and takes_style
     options = {d: getattr(args, d) for _, d, _ in STYLIZE_OPTIONS if getattr(args, d) is not None}
     if args.quiet:
         options["verbose"] = 0
@@ -136,39 +222,55 @@ def run(args):
     if needs_style and not styles:
         raise ConfigError(f"{what} needs --style IMAGE.")
 
-    out = Path(args.output)
-    folder_mode = content.is_dir() or any(s.is_dir() for s in styles)
     if not folder_mode:
         style_arg = [str(s) for s in styles]
-        call = [str(content)]
+        call = [image if image is not None else str(content)]
         if styles:
             call.append(style_arg[0] if len(style_arg) == 1 else style_arg)
-        check_output(out, args.overwrite)
         result = model.stylize(*call, **options)
+        if to_stdout:
+            _write_stdout(result, to_stdout)
+            return 0
         ks.save_image(result, out, overwrite=args.overwrite)
         if not args.quiet:
             print(f"wrote {out}")
         return 0
 
-    # folder x folder batch mode: every pair
+    # folder x folder batch mode: every pair; a file that fails is skipped, the rest goes on
     contents = _images_in(content) if content.is_dir() else [content]
     style_sets = []
     for s in styles:
         style_sets.extend(_images_in(s) if s.is_dir() else [s])
     pairs = list(itertools.product(contents, style_sets or [None]))
+    targets = [
+        out / (f"{c.stem}.png" if s is None else f"{c.stem}__{s.stem}.png") for c, s in pairs
+    ]
+    for target in targets:  # every output checked before the first computation
+        check_output(target, args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     import keras
 
     bar = None if args.quiet else keras.utils.Progbar(len(pairs), unit_name="image")
-    for i, (c, s) in enumerate(pairs):
-        name = c.stem if s is None else f"{c.stem}__{s.stem}"
-        target = out / f"{name}.png"
-        check_output(target, args.overwrite)
+    per_image = {**options, **({"verbose": 0} if "verbose" in accepted else {})}
+    written, skipped = [], []
+    for i, ((c, s), target) in enumerate(zip(pairs, targets)):
         call = [str(c)] + ([str(s)] if s is not None else [])
-        result = model.stylize(*call, **{**options, **({"verbose": 0} if "verbose" in _accepted(model.stylize)[0] else {})})
-        ks.save_image(result, target, overwrite=args.overwrite)
+        try:
+            result = model.stylize(*call, **per_image)
+            ks.save_image(result, target, overwrite=args.overwrite)
+            written.append(target)
+        except Exception as e:  # one bad file must not stop the others
+            pair = c.name if s is None else f"{c.name} x {s.name}"
+            reason = _one_line(e)
+            skipped.append((pair, reason))
+            sys.stdout.flush()
+            lead = "\n" if bar is not None else ""  # after the progress bar's line
+            print(f"{lead}keras-style: warning: skipped {pair}: {reason}", file=sys.stderr)
         if bar is not None:
             bar.update(i + 1)
-    if not args.quiet:
-        print(f"wrote {len(pairs)} images to {out}")
-    return 0
+    if not args.quiet or skipped:
+        print(f"wrote {len(written)} of {len(pairs)} images to {out}"
+              + (f"; skipped {len(skipped)}:" if skipped else ""))
+    for pair, reason in skipped:
+        print(f"  skipped {pair}: {reason}")
+    return 1 if skipped else 0
