@@ -164,6 +164,10 @@ def test_plan_tiling_lowers_the_overlap_only_when_the_exact_one_does_not_fit(rrd
         tile, ov = rrdb.plan_tiling(200, 200, budget=tight)
     assert ov == 16 and tile >= 64
     assert rrdb.plan_tiling(200, 200, budget=tight, overlap=4)[1] == 4  # explicit: kept
+    # a given tile: only the overlap is chosen
+    assert rrdb.plan_tiling(200, 200, budget=roomy, tile=80) == (80, 21)
+    with pytest.warns(UserWarning, match="80 px tiles"):
+        assert rrdb.plan_tiling(200, 200, budget=tight, tile=80) == (80, 16)
 
 
 def test_scale_checks(w2x):

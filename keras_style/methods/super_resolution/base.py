@@ -154,17 +154,26 @@ class SuperResolutionModel(keras.Model):
                 hi = mid
         return lo
 
-    def plan_tiling(self, height, width, budget=None, overlap=None, min_tile=64):
+    def plan_tiling(self, height, width, budget=None, overlap=None, min_tile=64, tile=None):
         """``(tile, overlap)`` for an image within ``budget`` bytes: ``(None, overlap)``
         when it fits untiled. With ``overlap=None`` the exact overlap
         (``receptive_field``) is tried first; when no tile of at least ``min_tile`` px
         fits with it (deep networks: Real-ESRGAN's radius is 351 px), the overlap is
         halved until one does (not below 16 px) and a warning says the result is then
-        only approximately the untiled one near tile borders."""
+        only approximately the untiled one near tile borders. With a given ``tile``
+        only the overlap is chosen, the same way. An explicit ``overlap`` is kept."""
         budget = default_memory_budget() if budget is None else parse_bytes(budget)
         if overlap is not None:
+            if tile is not None:
+                return int(tile), int(overlap)
             return self.suggest_tile(height, width, budget=budget, overlap=overlap), int(overlap)
         ov = self.receptive_field
+        if tile is not None:
+            while ov > 16 and self.estimate_memory(height, width, tile=tile, overlap=ov) > budget:
+                ov = max(16, ov // 2)
+            if ov < self.receptive_field:
+                self._warn_overlap(budget, ov, f"{tile} px tiles")
+            return int(tile), ov
         while True:
             try:
                 t = self.suggest_tile(height, width, budget=budget, overlap=ov)
@@ -176,16 +185,19 @@ class SuperResolutionModel(keras.Model):
         if t == 0:
             t = self.suggest_tile(height, width, budget=budget, overlap=ov)  # raises, saying why
         if t is not None and ov < self.receptive_field:
-            import warnings
-
-            warnings.warn(
-                f"{self.name}: the exact overlap ({self.receptive_field} px) does not fit in "
-                f"{budget / 2**30:.2f} GiB with {min_tile} px tiles; using overlap {ov}: pixels "
-                "near tile borders may differ slightly from an untiled run. Pass overlap= or "
-                "memory_budget= to choose.",
-                stacklevel=3,
-            )
+            self._warn_overlap(budget, ov, f"{min_tile} px tiles")
         return t, ov
+
+    def _warn_overlap(self, budget, ov, what):
+        import warnings
+
+        warnings.warn(
+            f"{self.name}: the exact overlap ({self.receptive_field} px) does not fit in "
+            f"{budget / 2**30:.2f} GiB with {what}; using overlap {ov}: pixels near tile "
+            "borders may differ slightly from an untiled run. Pass overlap= or memory_budget= "
+            "to choose.",
+            stacklevel=4,
+        )
 
     # ------------------------------------------------------------------ inference
 
@@ -263,7 +275,8 @@ class SuperResolutionModel(keras.Model):
             tile: tile size in input px (``None``: untiled, unless the estimate exceeds
                 ``memory_budget``, then the suggested tile). Tiled output equals untiled
                 output when ``overlap >= receptive_field``.
-            overlap: context px around each tile (default ``receptive_field``: exact).
+            overlap: context px around each tile (default ``receptive_field``: exact,
+                unless that does not fit in ``memory_budget``: see `plan_tiling`).
             scale: total scale; a power of the network's scale runs that many passes
                 (as waifu2x does for x4); anything else is a `ConfigError`.
             memory_budget: bytes (or ``"2G"``) for the automatic tiling; default
@@ -278,7 +291,10 @@ class SuperResolutionModel(keras.Model):
         for _ in range(passes):
             h, w = x.shape[1], x.shape[2]
             t, ov = tile, overlap
-            if t is None:
+            if t is not None and ov is None:
+                budget = default_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
+                t, ov = self.plan_tiling(h, w, budget=budget, tile=t)
+            elif t is None:
                 budget = default_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
                 t, ov = self.plan_tiling(h, w, budget=budget, overlap=overlap)
                 if verbose:
