@@ -309,3 +309,49 @@ def test_stdin_and_stdout(photo, tmp_path, monkeypatch):
     assert rc == 0
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), data[:80]
     assert Image.open(io.BytesIO(data)).size == (38, 32)
+
+
+# ------------------------------------------------------------------ optional dependencies
+
+
+def test_photo_art_pairs_needs_no_opencv(tmp_path, monkeypatch):
+    """Style-aware training data with only the base install: before, an 80-line tf.data
+    traceback ending in `No module named 'cv2'` (OpenCV comes with the `video` extra only)."""
+    import numpy as np
+    from PIL import Image
+
+    import keras_style as ks
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now raises ImportError
+    for d, n in (("photos", 2), ("art", 2)):
+        (tmp_path / d).mkdir()
+        for i in range(n):
+            arr = (np.random.default_rng(i).random((40, 56, 3)) * 255).astype("uint8")
+            Image.fromarray(arr).save(tmp_path / d / f"{i}.png")
+    ds = ks.data.photo_art_pairs(tmp_path / "photos", tmp_path / "art", image_size=32, seed=0)
+    batch = next(iter(ds))
+    assert batch["photo"].shape == (1, 32, 32, 3) and batch["art"].shape == (1, 32, 32, 3)
+
+
+def test_photo_art_geometry_matches_opencv():
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+    from PIL import Image
+
+    from keras_style.data import photo_art as pa
+
+    rng = np.random.default_rng(0)
+    small = (rng.random((15, 20, 3)) * 255).astype("uint8")
+    img = np.asarray(Image.fromarray(small).resize((80, 60), Image.BICUBIC))  # smooth content
+    rot = cv2.getRotationMatrix2D((40, 30), 10.0, 1)
+    np.testing.assert_allclose(pa._rotation_matrix((40, 30), 10.0, 1), rot, atol=1e-12)
+    src = np.float32([[0, 0], [0, 1], [1, 0]])
+    dst = src + np.float32([[0.03, -0.02], [0.01, 0.04], [-0.05, 0.02]])
+    aff = cv2.getAffineTransform(src, dst)
+    np.testing.assert_allclose(pa._affine_from_points(src, dst), aff, atol=1e-6)
+    for m in (rot, aff):
+        ours = pa._warp_affine(img, m, (80, 60)).astype(float)
+        ref = cv2.warpAffine(img, m, (80, 60)).astype(float)
+        inner = np.abs(ours - ref)[8:-8, 8:-8]  # borders: Pillow and OpenCV clip edges differently
+        assert inner.max() <= 2 and inner.mean() < 1.0, (inner.max(), inner.mean())
+    assert pa._scale_image(img, 1.13, 0.87).shape == cv2.resize(img, None, fx=1.13, fy=0.87).shape

@@ -59,14 +59,62 @@ def _read_rgb(path):
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
+# Pillow and NumPy only (no OpenCV, which only the `video` extra installs). The official code used
+# cv2/scipy; the geometry here is the same (OpenCV's pixel-centre convention, its rotation and
+# affine matrices), the resampling kernels are Pillow's: box (area) filter when shrinking, as
+# cv2.INTER_AREA; bicubic when enlarging (a = -0.5 rather than OpenCV's -0.75); bilinear warps
+# with black borders, as cv2.warpAffine's defaults.
+
+
 def _resize(img, h, w):
-    import cv2
+    from PIL import Image
 
     h, w = max(1, int(round(h))), max(1, int(round(w)))
     if (h, w) == img.shape[:2]:
         return img
-    interp = cv2.INTER_AREA if h * w < img.shape[0] * img.shape[1] else cv2.INTER_CUBIC
-    return cv2.resize(img, (w, h), interpolation=interp)
+    shrink = h * w < img.shape[0] * img.shape[1]
+    pil = Image.fromarray(np.ascontiguousarray(img))
+    return np.asarray(pil.resize((w, h), Image.BOX if shrink else Image.BICUBIC))
+
+
+def _scale_image(image, sx, sy):
+    """cv2.resize(image, None, fx=sx, fy=sy, interpolation=INTER_CUBIC): each axis by its factor."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    size = (max(1, int(round(w * sx))), max(1, int(round(h * sy))))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(size, Image.BICUBIC))
+
+
+def _rotation_matrix(center, angle, scale=1.0):
+    """cv2.getRotationMatrix2D: 2x3, degrees, counter-clockwise for positive angles."""
+    a = np.deg2rad(angle)
+    alpha, beta = scale * np.cos(a), scale * np.sin(a)
+    cx, cy = center
+    return np.array(
+        [[alpha, beta, (1 - alpha) * cx - beta * cy], [-beta, alpha, beta * cx + (1 - alpha) * cy]],
+        np.float64,
+    )
+
+
+def _affine_from_points(src, dst):
+    """cv2.getAffineTransform: the 2x3 matrix taking three points src to dst."""
+    a = np.concatenate([np.asarray(src, np.float64), np.ones((3, 1))], axis=1)
+    return np.linalg.solve(a, np.asarray(dst, np.float64)).T
+
+
+def _warp_affine(image, m, size):
+    """cv2.warpAffine(image, m, (w, h)): dst(x) = src(m^-1 x), bilinear, zero border."""
+    from PIL import Image
+
+    full = np.vstack([np.asarray(m, np.float64), [0.0, 0.0, 1.0]])
+    inv = np.linalg.inv(full)[:2]
+    # OpenCV puts pixel centres at integers, Pillow at +0.5: shift both sides by half a pixel
+    a = inv[:, :2]
+    t = inv[:, 2] + 0.5 - a @ np.array([0.5, 0.5])
+    coeffs = (a[0, 0], a[0, 1], t[0], a[1, 0], a[1, 1], t[1])
+    pil = Image.fromarray(np.ascontiguousarray(image))
+    return np.asarray(pil.transform(size, Image.AFFINE, coeffs, resample=Image.BILINEAR))
 
 
 def prepare_image(img, image_size, upscale=1.0, official_bugs=False):
@@ -91,7 +139,7 @@ def prepare_image(img, image_size, upscale=1.0, official_bugs=False):
 
 
 class Augmentor:
-    """img_augm.Augmentor with the training settings of model.py (NumPy + OpenCV, uint8 HxWx3)."""
+    """img_augm.Augmentor with the training settings of model.py (NumPy + Pillow, uint8 HxWx3)."""
 
     def __init__(
         self,
@@ -121,29 +169,26 @@ class Augmentor:
         )
 
     def __call__(self, image, rng):
-        import cv2
-
         if self.scale_prb > rng.uniform():
             if self.official_bugs:
                 sx = sy = 1.0 - self.scale_range  # uniform(low=-r, high=-r)
             else:
                 sx = 1.0 + rng.uniform(-self.scale_range, self.scale_range)
                 sy = 1.0 + rng.uniform(-self.scale_range, self.scale_range)
-            image = cv2.resize(image, None, fx=sx, fy=sy, interpolation=cv2.INTER_CUBIC)
+            image = _scale_image(image, sx, sy)
         rows, cols = image.shape[:2]
         pr, pc = rows // 4, cols // 4
         image = np.pad(image, [[pr, pr], [pc, pc], [0, 0]], mode="reflect")
         if self.rotation_prb > rng.uniform():
             angle = rng.uniform(-self.rotation_range * 90.0, self.rotation_range * 90.0)
             h, w = image.shape[:2]
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1)
-            image = cv2.warpAffine(image, m, (w, h))
+            image = _warp_affine(image, _rotation_matrix((w / 2, h / 2), angle, 1), (w, h))
         if self.affine_prb > rng.uniform():
             r = self.affine_range
             src = np.float32([[0, 0], [0, 1], [1, 0]])
             dst = src + rng.uniform(-r, r, size=(3, 2)).astype(np.float32)
             h, w = image.shape[:2]
-            image = cv2.warpAffine(image, cv2.getAffineTransform(src, dst), (w, h))
+            image = _warp_affine(image, _affine_from_points(src, dst), (w, h))
         image = image[pr : image.shape[0] - pr, pc : image.shape[1] - pc]
         image = self.crop(image, rng)
         image = self.hsv(image, rng)
