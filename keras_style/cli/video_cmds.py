@@ -15,7 +15,8 @@ def add_parsers(sub):
     g.add_argument("--model", help="a preset name or a .keras file (feed-forward model)")
     g.add_argument("--method", help="adain (arbitrary style) or gatys (Ruder et al. optimisation)")
     p.add_argument("--style", help="style image for --method")
-    p.add_argument("--weights", help="weights for --method (e.g. adain_vgg19_coco_wikiart, vgg16_hed_bsds500)")
+    p.add_argument("--weights", help="weights for --method (e.g. adain_vgg19_coco_wikiart, or "
+                                     "vgg16_imagenet for gatys/ruder offline)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.webm/.gif) or folder")
     p.add_argument("--stabilize", action="store_true", help="flow-based stabiliser for feed-forward models")
     p.add_argument("--strength", type=float, default=0.7, help="stabiliser strength in [0, 1) (default 0.7)")

@@ -2,7 +2,7 @@
 
 ```python
 import keras_style as ks
-model = ks.get("gatys", weights="vgg16_hed_bsds500", backbone="vgg16")
+model = ks.get("gatys", weights="vgg16_imagenet")   # offline ImageNet VGG16; default: VGG19 (downloaded)
 out = model.stylize("photo.jpg", "starry.jpg", size=256, steps=150)   # HxWx3 in [0, 1]
 ks.save_image(out, "out.png")
 ```
@@ -30,7 +30,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.backend_grad import value_and_grad
-from keras_style.errors import ConfigError, ImageError, OptimizationError
+from keras_style.errors import ConfigError, ImageError, OptimizationError, WeightsUnavailableError
 from keras_style.losses import functional as F
 from keras_style.optimizers.lbfgs import LBFGS, Adam, NonFiniteError
 from keras_style.registry import register
@@ -72,8 +72,18 @@ NEURAL_STYLE_DEFAULTS = {
     "tv_weight": DEFAULT_TV_WEIGHT,
     "style_normalization": None,
 }
+# weights="vgg16_imagenet" (the offline ImageNet VGG16, docs/methods/gatys.md): an ImageNet
+# classifier from the same group, training recipe and Caffe preprocessing as neural-style's
+# VGG19, with the same tap names, so neural-style's weights are used unchanged (the HED net
+# above needed relative Gram errors). Checked by eye: chelsea.jpg x Starry Night, 256 px,
+# 100 L-BFGS steps from the content gives Van Gogh's blue/yellow palette and swirling
+# strokes over a recognisable cat.
+IMAGENET_VGG16_DEFAULTS = dict(NEURAL_STYLE_DEFAULTS)
 # `-num_iterations 1000` (§3.2).
 DEFAULT_STEPS = 1000
+# Weights that resolve with no download (the `offline` extra): a failed download of the
+# default VGG19 points to the first (docs/methods/gatys.md).
+OFFLINE_WEIGHTS = ("vgg16_imagenet", "vgg16_hed_bsds500")
 
 _ARCHS = ("vgg16", "vgg19", "vgg19_normalised")
 
@@ -202,9 +212,11 @@ class Gatys:
     Args:
         backbone: ``"vgg19"`` (the paper's and jcjohnson/neural-style's network),
             ``"vgg16"`` or ``"vgg19_normalised"``.
-        weights: weights of the backbone: ``"vgg19_imagenet"`` (default; downloaded by
-            keras.applications on first use), ``"vgg16_hed_bsds500"`` (offline, with
-            ``backbone="vgg16"``), a path, or ``None`` (random: colours only, for tests).
+        weights: weights of the backbone: ``"vgg19_imagenet"`` (default, the paper's
+            network; downloaded on first use), ``"vgg16_imagenet"`` (the ImageNet VGG16,
+            offline with ``pip install "keras-style[offline]"``; selects
+            ``backbone="vgg16"``), ``"vgg16_hed_bsds500"`` (an edge-detection VGG16, offline;
+            weaker textures), a path, or ``None`` (random: colours only, for tests).
         pooling: ``"max"`` (neural-style's default ``-pooling max``) or ``"avg"`` (the
             paper's choice for synthesis, Gatys et al. 2016 §2).
         jit_compile: XLA for the optimisation step on tensorflow (``"auto"`` = a plain
@@ -290,15 +302,27 @@ class Gatys:
 
         key = tuple(sorted(layers))
         if key not in self._extractors:
-            self._extractors[key] = ks.get(
-                self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling
-            )
+            try:
+                self._extractors[key] = ks.get(
+                    self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling
+                )
+            except WeightsUnavailableError as e:
+                if self.weights in OFFLINE_WEIGHTS:
+                    raise  # its own message says what to install
+                raise WeightsUnavailableError(
+                    f"{e}\nOffline, Gatys runs on the ImageNet VGG16 instead, with no download: "
+                    f'weights="vgg16_imagenet" in Python (ks.get("gatys", weights="vgg16_imagenet")), '
+                    f"--weights vgg16_imagenet on the command line, after "
+                    f'pip install "keras-style[offline]" (Python >= 3.11).'
+                ) from e
         return self._extractors[key]
 
     def default_options(self):
         """Loss weights used when `stylize` gets ``None`` (depends on the backbone weights)."""
         if self.weights == "vgg16_hed_bsds500":
             return dict(HED_DEFAULTS)
+        if self.weights == "vgg16_imagenet":
+            return dict(IMAGENET_VGG16_DEFAULTS)
         return dict(NEURAL_STYLE_DEFAULTS)
 
     # ------------------------------------------------------------------ stylize
@@ -343,8 +367,9 @@ class Gatys:
                 ``-style_blend_weights``).
             size: shorter side of the output; ``None`` keeps the content's size.
             content_weight, style_weight, tv_weight: loss weights. ``None`` = the defaults
-                of `default_options` (neural-style's 5 / 100 / 1e-3 in our units, or
-                `HED_DEFAULTS` with ``weights="vgg16_hed_bsds500"``). ``tv_weight=0`` turns
+                of `default_options` (neural-style's 5 / 100 / 1e-3 in our units, also for
+                ``weights="vgg16_imagenet"``, or `HED_DEFAULTS` with
+                ``weights="vgg16_hed_bsds500"``). ``tv_weight=0`` turns
                 TV off; negative weights are errors.
             content_layers, style_layers: tap names of the backbone (``relu4_2`` ...), or
                 dicts ``{name: weight}`` multiplying each layer's term (useful for backbones
