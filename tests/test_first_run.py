@@ -355,3 +355,12 @@ def test_photo_art_geometry_matches_opencv():
         inner = np.abs(ours - ref)[8:-8, 8:-8]  # borders: Pillow and OpenCV clip edges differently
         assert inner.max() <= 2 and inner.mean() < 1.0, (inner.max(), inner.mean())
     assert pa._scale_image(img, 1.13, 0.87).shape == cv2.resize(img, None, fx=1.13, fy=0.87).shape
+
+
+def test_upscale_refuses_an_untrained_network(photo, tmp_path, capsys):
+    from keras_style.cli import main
+
+    out = tmp_path / "big.png"
+    assert main(["upscale", str(photo), "--model", "johnson_sr", "-o", str(out)]) == 1
+    err = _err(capsys)
+    assert "random weights" in err and "keras-style train johnson-sr" in err and not out.exists()

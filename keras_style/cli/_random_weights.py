@@ -119,7 +119,7 @@ def check_method(name: str, build_kw: dict, flag: str = "--method") -> None:
         covered = ""
     raise ConfigError(
         f"{flag} {name} would run with random weights{covered}: {canonical} is a network that "
-        f"must be trained before it stylizes. Use {_suggestions(canonical)}."
+        f"must be trained before use. Use {_suggestions(canonical)}."
     )
 
 
