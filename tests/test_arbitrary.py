@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import keras
@@ -60,7 +59,9 @@ def test_style_norm_is_instance_norm_with_predicted_affine(rng):
     wo, bo = layer.offset.get_weights()
     mean = x.mean(axis=(1, 2), keepdims=True)
     var = x.var(axis=(1, 2), keepdims=True)  # biased, as tf.nn.moments
-    want = (x - mean) / np.sqrt(var + 1e-5) * (s @ ws + bs)[:, None, None] + (s @ wo + bo)[:, None, None]
+    want = (x - mean) / np.sqrt(var + 1e-5) * (s @ ws + bs)[:, None, None] + (s @ wo + bo)[
+        :, None, None
+    ]
     np.testing.assert_allclose(y, want, atol=2e-5)
     clone = StyleConditionedNormalization.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
@@ -94,6 +95,7 @@ def test_stylize_blend_strength_vector_and_colour(tiny, rng):
     assert 0.0 <= out.min() and out.max() <= 1.0
     va, vb = tiny.encode_style(a), tiny.encode_style(b)
     assert va.shape == (TINY["style_dim"],)
+    assert np.abs(va - vb).max() > 0.05  # different styles, different vectors
     np.testing.assert_allclose(tiny.stylize(content, va), out, atol=1e-6)  # reuse a vector
     # blend = weighted style vectors
     v = tiny.style_vector([a, b], style_weights=[0.3, 0.7])
@@ -102,10 +104,21 @@ def test_stylize_blend_strength_vector_and_colour(tiny, rng):
     np.testing.assert_allclose(mix, tiny.stylize(content, v), atol=1e-6)
     # strength interpolates with the photo's own style vector (Magenta's identity params)
     own = tiny.encode_style(content)
-    np.testing.assert_allclose(tiny.style_vector(a, strength=0.25, content=content), 0.25 * va + 0.75 * own, atol=1e-5)
-    np.testing.assert_allclose(tiny.stylize(content, a, strength=0.0), tiny.stylize(content, own), atol=1e-6)
+    np.testing.assert_allclose(
+        tiny.style_vector(a, strength=0.25, content=content), 0.25 * va + 0.75 * own, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        tiny.stylize(content, a, strength=0.0), tiny.stylize(content, own), atol=1e-6
+    )
     # the style image is centre-cropped to a square: the outer strips do not matter
-    wide = np.concatenate([rng.random((40, 20, 3), dtype=np.float32), a[:, :40], rng.random((40, 20, 3), dtype=np.float32)], 1)
+    wide = np.concatenate(
+        [
+            rng.random((40, 20, 3), dtype=np.float32),
+            a[:, :40],
+            rng.random((40, 20, 3), dtype=np.float32),
+        ],
+        1,
+    )
     np.testing.assert_allclose(tiny.encode_style(wide), tiny.encode_style(a[:, :40]), atol=1e-5)
     # preserve_color keeps the photo's chroma (YIQ I, Q)
     from keras_style.losses.functional import rgb_to_yiq
@@ -163,7 +176,9 @@ def test_fit_tiny(tmp_path, rng):
     )
     keras.utils.set_random_seed(1)
     model = ks.get("arbitrary_stylization", **TINY)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)  # tracing costs more here
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True
+    )  # tracing costs more here
     before = [v.numpy().copy() for v in model.transformer.trainable_variables[:1]]
     hist = model.fit(ds, epochs=1, verbose=0)
     for key in ("loss", "content_loss", "style_loss", "tv_loss"):
@@ -251,8 +266,12 @@ def float_graph(path, dynamic=False):
     inits = {t.name for t in g.initializer}
     nodes = []
     for n in g.node:
-        if n.op_type == "QuantizeLinear" or (n.op_type == "DequantizeLinear" and n.input[0] not in inits):
-            nodes.append(helper.make_node("Identity", [n.input[0]], list(n.output), name=n.name + "_float"))
+        if n.op_type == "QuantizeLinear" or (
+            n.op_type == "DequantizeLinear" and n.input[0] not in inits
+        ):
+            nodes.append(
+                helper.make_node("Identity", [n.input[0]], list(n.output), name=n.name + "_float")
+            )
         else:
             nodes.append(n)
     used = {i for n in nodes for i in n.input}
@@ -277,7 +296,9 @@ def _session(model_bytes_or_path):
     so = ort.SessionOptions()
     so.log_severity_level = 3
     so.intra_op_num_threads = 2
-    src = model_bytes_or_path if isinstance(model_bytes_or_path, bytes) else str(model_bytes_or_path)
+    src = (
+        model_bytes_or_path if isinstance(model_bytes_or_path, bytes) else str(model_bytes_or_path)
+    )
     return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 
@@ -309,9 +330,11 @@ def test_predictor_parity(pretrained, rng):
     ours = np.asarray(pretrained.predictor(x)).reshape(-1)
     err = np.abs(ours - ref).max()
     int8 = _session(WHEEL[0]).run(None, {"style_image": x})[0].reshape(-1)
-    print(f"\npredictor 256x256: max |ours - float graph| = {err:.3g}; "
-          f"vs int8 graph max {np.abs(ours - int8).max():.3g}, mean {np.abs(ours - int8).mean():.3g} "
-          f"(|vector| max {np.abs(ref).max():.3g})")
+    print(
+        f"\npredictor 256x256: max |ours - float graph| = {err:.3g}; "
+        f"vs int8 graph max {np.abs(ours - int8).max():.3g}, mean {np.abs(ours - int8).mean():.3g} "
+        f"(|vector| max {np.abs(ref).max():.3g})"
+    )
     assert err < 1e-4
 
 
@@ -329,10 +352,14 @@ def test_transformer_parity(pretrained, rng, hw):
     msg = f"\ntransformer {hw[0]}x{hw[1]}: max |ours - float graph| = {err:.3g}"
     if hw == (64, 64):  # the int8 graph is fixed at 384 x 384
         x384 = np.pad(x, ((0, 0), (0, 320), (0, 320), (0, 0)), mode="wrap")
-        q = _session(WHEEL[1]).run(None, {"content_image": x384, "mobilenet_conv/Conv/BiasAdd": vec})[0]
+        q = _session(WHEEL[1]).run(
+            None, {"content_image": x384, "mobilenet_conv/Conv/BiasAdd": vec}
+        )[0]
         o384 = np.asarray(pretrained.transformer([x384, vec.reshape(1, 100)]))
-        msg += (f"; 384x384 vs int8 graph: max {np.abs(o384 - q).max():.3g}, "
-                f"mean {np.abs(o384 - q).mean():.3g}")
+        msg += (
+            f"; 384x384 vs int8 graph: max {np.abs(o384 - q).max():.3g}, "
+            f"mean {np.abs(o384 - q).mean():.3g}"
+        )
     print(msg)
     assert err < 1e-4
 
@@ -358,8 +385,19 @@ def test_tiled_equals_untiled(tiny, rng):
     whole = model.transform(photo, vec)
     tiled = model.transform(photo, vec, tile=96, overlap=64)
     err = np.abs(whole - tiled).max()
-    print(f"\ntiled (96 px tiles, 64 px overlap) vs untiled at 256 px: max {err:.3g}")
+    from keras_style.methods.arbitrary.transformer import StyleBoundTransformer
+    from keras_style.tiling import tiled_apply
+
+    bound = StyleBoundTransformer(model.transformer, vec)
+    naive = tiled_apply(bound, photo, tile=96, overlap=64, whole_image_stats=False, align=4)
+    naive_err = np.abs(whole - naive).max()
+    print(
+        f"\ntiled (96 px tiles, 64 px overlap) vs untiled at 256 px: max {err:.3g} "
+        f"(per-tile statistics: {naive_err:.3g})"
+    )
+    assert whole.std() > 0.05  # not a constant image
     assert err <= 2 / 255
+    assert naive_err > 10 * err  # whole-image statistics are what makes the tiles exact
 
 
 @needs_wheel
@@ -371,7 +409,18 @@ def test_cli_stylize(pretrained_home, tmp_path, rng, example_images, monkeypatch
     photo, out = tmp_path / "photo.png", tmp_path / "out.png"
     save_image(_img(rng, 40, 48), photo)
     style = Path(example_images) / "van_gogh_starry_night.jpg"
-    argv = ["stylize", str(photo), "--model", "arbitrary_stylization", "--style", str(style),
-            "--strength", "0.8", "--quiet", "-o", str(out)]
+    argv = [
+        "stylize",
+        str(photo),
+        "--model",
+        "arbitrary_stylization",
+        "--style",
+        str(style),
+        "--strength",
+        "0.8",
+        "--quiet",
+        "-o",
+        str(out),
+    ]
     assert main(argv) == 0
     assert load_image(out).shape == (40, 48, 3)

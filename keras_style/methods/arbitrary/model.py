@@ -42,7 +42,10 @@ from keras import ops
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses import functional as F
 from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
-from keras_style.methods.arbitrary.transformer import ArbitraryStyleTransformer, StyleBoundTransformer
+from keras_style.methods.arbitrary.transformer import (
+    ArbitraryStyleTransformer,
+    StyleBoundTransformer,
+)
 from keras_style.registry import register
 
 CONTENT_LAYERS = ("relu3_3",)  # Magenta DEFAULT_CONTENT_WEIGHTS {"vgg_16/conv3": 1}
@@ -169,7 +172,9 @@ class ArbitraryStylization(keras.Model):
         self.style_size = style_size
         self.loss_network_name = loss_network
         self.backbone_weights = backbone_weights
-        self.content_layers = [content_layers] if isinstance(content_layers, str) else list(content_layers)
+        self.content_layers = (
+            [content_layers] if isinstance(content_layers, str) else list(content_layers)
+        )
         self.style_layers = [style_layers] if isinstance(style_layers, str) else list(style_layers)
         if not self.style_layers or not self.content_layers:
             raise ConfigError("content_layers and style_layers must not be empty.")
@@ -179,7 +184,9 @@ class ArbitraryStylization(keras.Model):
             extra = sorted(set(style_layer_weights) - set(self.style_layers))
             if extra:
                 raise ConfigError(f"style_layer_weights names layers {extra} not in style_layers.")
-            self.style_layer_weights = {n: float(style_layer_weights.get(n, 0.0)) for n in self.style_layers}
+            self.style_layer_weights = {
+                n: float(style_layer_weights.get(n, 0.0)) for n in self.style_layers
+            }
         else:
             vals = [float(v) for v in _as_list(style_layer_weights)]
             if len(vals) != len(self.style_layers):
@@ -192,7 +199,9 @@ class ArbitraryStylization(keras.Model):
                 raise ConfigError(f"{name} must be a number >= 0, got {v!r}.")
         self.content_weight = float(content_weight)
         self.tv_weight = float(tv_weight)
-        self.predictor = StylePredictor(alpha=predictor_alpha, style_dim=style_dim, name="style_predictor")
+        self.predictor = StylePredictor(
+            alpha=predictor_alpha, style_dim=style_dim, name="style_predictor"
+        )
         self.transformer = ArbitraryStyleTransformer(
             width=transformer_width,
             num_residual_blocks=num_residual_blocks,
@@ -280,7 +289,9 @@ class ArbitraryStylization(keras.Model):
 
     def compile(self, optimizer="auto", **kwargs):
         """``optimizer="auto"``: Adam(1e-5), Magenta's ``--learning_rate``."""
-        if optimizer is None or (isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")):
+        if optimizer is None or (
+            isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")
+        ):
             optimizer = keras.optimizers.Adam(LEARNING_RATE)
         _ = self.loss_network()  # build the extractor outside any traced function
         kwargs.setdefault("jit_compile", False)
@@ -302,11 +313,15 @@ class ArbitraryStylization(keras.Model):
         s_loss = GramStyleLoss(
             layers=self.style_layers, layer_weights=self.style_layer_weights, gram_reduction="mean"
         )
-        c = ops.mean(c_loss.call({n: ops.stop_gradient(f_c[n]) for n in self.content_layers}, f_out))
+        c = ops.mean(
+            c_loss.call({n: ops.stop_gradient(f_c[n]) for n in self.content_layers}, f_out)
+        )
         s = ops.mean(s_loss.call({n: ops.stop_gradient(f_s[n]) for n in self.style_layers}, f_out))
         # Magenta learning.total_variation_loss: l2_loss (half the sum of squares) of the
         # neighbour differences over their counts, averaged over the batch
-        tv = ops.mean(0.5 * F.total_variation(ops.cast(stylized, "float32"), kind="squared", reduction="mean"))
+        tv = ops.mean(
+            0.5 * F.total_variation(ops.cast(stylized, "float32"), kind="squared", reduction="mean")
+        )
         return {"content": self.content_weight * c, "style": s, "tv": self.tv_weight * tv}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -367,8 +382,14 @@ class ArbitraryStylization(keras.Model):
     def _is_vector(self, style):
         if isinstance(style, (str, os.PathLike)) or not hasattr(style, "shape"):
             return False
-        shape = tuple(np.shape(ops.convert_to_numpy(style) if not isinstance(style, np.ndarray) else style))
-        return len(shape) >= 1 and int(np.prod(shape)) == self.style_dim and shape[-1] == self.style_dim
+        shape = tuple(
+            np.shape(ops.convert_to_numpy(style) if not isinstance(style, np.ndarray) else style)
+        )
+        return (
+            len(shape) >= 1
+            and int(np.prod(shape)) == self.style_dim
+            and shape[-1] == self.style_dim
+        )
 
     def encode_style(self, image):
         """The style vector (float32, ``(style_dim,)``) of a style image.
@@ -388,8 +409,10 @@ class ArbitraryStylization(keras.Model):
         """The blended style vector `stylize` uses (see its arguments)."""
         from keras_style.methods.adain.controls import check_style_weights
 
-        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating)) or not (
-            0.0 <= float(strength) <= 1.0
+        if (
+            isinstance(strength, bool)
+            or not isinstance(strength, (int, float, np.floating))
+            or not (0.0 <= float(strength) <= 1.0)
         ):
             raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}.")
         if style is None:
@@ -419,17 +442,28 @@ class ArbitraryStylization(keras.Model):
             x = x[None]
         h, w = x.shape[1], x.shape[2]
         if min(h, w) < 2:
-            raise ImageError(f"The image is {h}x{w} pixels; the transformer needs at least 2 px a side.")
+            raise ImageError(
+                f"The image is {h}x{w} pixels; the transformer needs at least 2 px a side."
+            )
         vec = np.asarray(style_vector, "float32").reshape(-1, self.style_dim)
         if tile:
             from keras_style.tiling import tiled_apply
 
             bound = StyleBoundTransformer(self.transformer, vec)
-            y = tiled_apply(bound, x, tile=int(tile), overlap=int(overlap), align=self.transformer.stride, verbose=verbose)
+            y = tiled_apply(
+                bound,
+                x,
+                tile=int(tile),
+                overlap=int(overlap),
+                align=self.transformer.stride,
+                verbose=verbose,
+            )
         else:
             if vec.shape[0] == 1 and x.shape[0] > 1:
                 vec = np.repeat(vec, x.shape[0], axis=0)
-            y = ops.convert_to_numpy(self._fn("transform")(ops.convert_to_tensor(x), ops.convert_to_tensor(vec)))
+            y = ops.convert_to_numpy(
+                self._fn("transform")(ops.convert_to_tensor(x), ops.convert_to_tensor(vec))
+            )
         y = np.asarray(y[:, :h, :w, :], "float32")
         return y[0] if squeeze else y
 
@@ -465,8 +499,12 @@ class ArbitraryStylization(keras.Model):
         from keras_style.methods.johnson.style_transfer import load_any_image, preserve_colors
 
         photo = load_any_image(content, "content image", size=size)
-        vec = self.style_vector(style, style_weights=style_weights, strength=strength, content=photo)
-        out = np.clip(self.transform(photo, vec, tile=tile, overlap=overlap, verbose=verbose), 0.0, 1.0)
+        vec = self.style_vector(
+            style, style_weights=style_weights, strength=strength, content=photo
+        )
+        out = np.clip(
+            self.transform(photo, vec, tile=tile, overlap=overlap, verbose=verbose), 0.0, 1.0
+        )
         if preserve_color:
             out = preserve_colors(out, photo)
         return np.clip(out, 0.0, 1.0).astype("float32")

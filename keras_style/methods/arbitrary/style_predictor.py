@@ -78,9 +78,18 @@ class StylePredictor(keras.Model):
             raise ConfigError(f"style_dim must be a positive int, got {style_dim!r}.")
         self.alpha = float(alpha)
         self.style_dim = style_dim
-        conv = keras.layers.Conv2D
+        # He initialisation: without batch norm (folded in the file) Glorot's would let the
+        # activations vanish over the 52 layers of a randomly initialised network
+        def conv(*args, **kw):
+            return keras.layers.Conv2D(*args, kernel_initializer="he_normal", **kw)
+
         self.stem = conv(
-            make_divisible(32 * self.alpha), 3, strides=2, padding="same", activation="relu6", name="Conv"
+            make_divisible(32 * self.alpha),
+            3,
+            strides=2,
+            padding="same",
+            activation="relu6",
+            name="Conv",
         )
         self.blocks = []
         names = iter(block_names())
@@ -96,7 +105,13 @@ class StylePredictor(keras.Model):
                     else None
                 )
                 depthwise = keras.layers.DepthwiseConv2D(
-                    3, strides=stride, padding="same", activation="relu6", name=f"{name}_depthwise"
+                    3,
+                    strides=stride,
+                    padding="same",
+                    activation="relu6",
+                    # He for a depthwise kernel (kh, kw, C, 1): fan_out = kh * kw is its fan-in
+                    depthwise_initializer=keras.initializers.VarianceScaling(2.0, "fan_out"),
+                    name=f"{name}_depthwise",
                 )
                 project = conv(cout, 1, padding="same", name=f"{name}_project")
                 residual = stride == 1 and cin == cout

@@ -62,11 +62,17 @@ class StyleConditionedNormalization(keras.layers.Layer):
         self.channels = channels
         self.epsilon = float(epsilon)
         self.norm = InstanceNormalization(
-            epsilon=self.epsilon, center=False, scale=False, data_format="channels_last", name="norm"
+            epsilon=self.epsilon,
+            center=False,
+            scale=False,
+            data_format="channels_last",
+            name="norm",
         )
         # creation order = Magenta's: beta (StyleNorm/Conv) first, then gamma (StyleNorm/Conv_1)
         self.offset = keras.layers.Dense(channels, name="offset")
-        self.scale = keras.layers.Dense(channels, name="scale")
+        # scale starts near 1 (the usual instance-norm initialisation) so that a new
+        # network's norms pass their input on
+        self.scale = keras.layers.Dense(channels, bias_initializer="ones", name="scale")
 
     def build(self, input_shape):
         x_shape, s_shape = input_shape
@@ -114,12 +120,16 @@ class ArbitraryStyleTransformer(keras.Model):
         epsilon: instance-norm epsilon (1e-5).
     """
 
-    def __init__(self, width=0.25, num_residual_blocks=5, style_dim=STYLE_DIM, epsilon=1e-5, **kwargs):
+    def __init__(
+        self, width=0.25, num_residual_blocks=5, style_dim=STYLE_DIM, epsilon=1e-5, **kwargs
+    ):
         super().__init__(**kwargs)
         if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
             raise ConfigError(f"width must be a positive number, got {width!r}.")
         if not isinstance(num_residual_blocks, int) or num_residual_blocks < 0:
-            raise ConfigError(f"num_residual_blocks must be an int >= 0, got {num_residual_blocks!r}.")
+            raise ConfigError(
+                f"num_residual_blocks must be an int >= 0, got {num_residual_blocks!r}."
+            )
         if not isinstance(style_dim, int) or isinstance(style_dim, bool) or style_dim < 1:
             raise ConfigError(f"style_dim must be a positive int, got {style_dim!r}.")
         self.width = float(width)
@@ -147,11 +157,17 @@ class ArbitraryStyleTransformer(keras.Model):
             )
         self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest", name="upsample")
         self.expand_conv1 = conv(c2, 3, use_bias=False, name="expand_conv1")
-        self.expand_conv1_norm = StyleConditionedNormalization(c2, self.epsilon, name="expand_conv1_norm")
+        self.expand_conv1_norm = StyleConditionedNormalization(
+            c2, self.epsilon, name="expand_conv1_norm"
+        )
         self.expand_conv2 = conv(c1, 3, use_bias=False, name="expand_conv2")
-        self.expand_conv2_norm = StyleConditionedNormalization(c1, self.epsilon, name="expand_conv2_norm")
+        self.expand_conv2_norm = StyleConditionedNormalization(
+            c1, self.epsilon, name="expand_conv2_norm"
+        )
         self.expand_conv3 = conv(3, 9, use_bias=False, name="expand_conv3")
-        self.expand_conv3_norm = StyleConditionedNormalization(3, self.epsilon, name="expand_conv3_norm")
+        self.expand_conv3_norm = StyleConditionedNormalization(
+            3, self.epsilon, name="expand_conv3_norm"
+        )
         self._build_once()
 
     @property
@@ -224,4 +240,9 @@ class StyleBoundTransformer(keras.layers.Layer):
         return self.transformer([x, s], training=False)
 
 
-__all__ = ["ArbitraryStyleTransformer", "StyleConditionedNormalization", "StyleBoundTransformer", "STYLE_DIM"]
+__all__ = [
+    "ArbitraryStyleTransformer",
+    "StyleConditionedNormalization",
+    "StyleBoundTransformer",
+    "STYLE_DIM",
+]
