@@ -2,7 +2,7 @@
 
 One network learns N styles: every normalisation layer keeps a table of N scale and shift
 vectors, and the style decides which row is used. A convex combination of rows blends
-styles (paper, section 5 "style interpolation"; ``docs/methods/multistyle.md``).
+styles (the paper's style combinations; ``docs/methods/multistyle.md``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
     its own affine parameters (per-sample, per-channel moments over H x W, *biased*
     variance, computed in float32), ``gamma`` and ``beta`` are ``(num_styles, C)`` tables
     and ``w`` is the ``(batch, num_styles)`` style weights: a one-hot row picks one style, a
-    convex combination blends styles (Dumoulin et al. 2017, eq. 5 and section 5).
+    convex combination blends styles (Dumoulin et al. 2017, §2.1 and their style combinations).
 
     The normalisation is a real `InstanceNormalization` sublayer (``.norm``), so
     `keras_style.tiling.tiled_apply` finds it and tiles with whole-image statistics.
@@ -46,7 +46,7 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
             identity transform, as Magenta's ``ops.conditional_instance_norm``).
         trainable_style: ``None`` (every row trains) or a row index: gradients reach only that
             row of both tables (the other rows are held by ``stop_gradient``). Dumoulin et al.
-            section 4: a new style is learnt by training only its own gamma and beta.
+            learn a new style by training only its own gamma and beta, the network fixed.
         data_format: ``"channels_last"`` or ``"channels_first"`` (``None``: Keras' setting).
 
     Example:

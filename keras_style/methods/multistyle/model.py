@@ -13,7 +13,7 @@ m.add_style("d.jpg")                                     # a 4th style: only its
 m.fit(ks.data.image_folder("photos/", image_size=256, batch_size=4), epochs=1)
 ```
 
-Training (Dumoulin et al. section 3; Magenta ``image_stylization_train.py`` and
+Training (Dumoulin et al. §2.1 and their experiments; Magenta ``image_stylization_train.py`` and
 ``learning.py``): each batch draws one style uniformly at random; the network, conditioned on
 it, is trained with a content loss (VGG-16 ``relu3_3``, weight 1) and a Gram style loss
 (``relu1_2, relu2_2, relu3_3, relu4_3``, weight 1e-4 each) on an ImageNet VGG-16 with
@@ -393,7 +393,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         setattr(self, name, new)
 
     def add_style(self, style_image):
-        """Learn one more style by training only its own gamma/beta rows (Dumoulin et al. §4).
+        """Learn one more style by training only its own gamma/beta rows (Dumoulin et al.).
 
         The network grows to ``num_styles + 1`` styles; the new rows start from the mean of
         the existing rows (our choice: a stylization "between" the known styles); every conv
