@@ -103,8 +103,11 @@ def main(argv=None):
             continue
         models[n] = (m, s)
     scales = sorted({s for _, s in models.values()} or {args.scale or 4})
-    cols = ([f"bicubic x{s}" for s in scales] if "bicubic" in names or not models else [])
-    cols += [f"{n} x{s}" for n, (_, s) in models.items()]
+    cols = []
+    for sc in scales:  # each scale's bicubic baseline next to the models at that scale
+        if "bicubic" in names or not models:
+            cols.append(f"bicubic x{sc}")
+        cols += [f"{n} x{s}" for n, (_, s) in models.items() if s == sc]
     files = _files(args.images)[: args.limit]
     rows = {c: [] for c in cols}
     width = max(20, *(len(c) for c in cols))
