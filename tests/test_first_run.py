@@ -364,3 +364,45 @@ def test_upscale_refuses_an_untrained_network(photo, tmp_path, capsys):
     assert main(["upscale", str(photo), "--model", "johnson_sr", "-o", str(out)]) == 1
     err = _err(capsys)
     assert "random weights" in err and "keras-style train johnson-sr" in err and not out.exists()
+
+
+# ------------------------------------------------------------------ any photo, any size
+
+
+def test_memory_estimate_follows_the_network_resolution():
+    from keras_style import memory, presets
+
+    model = presets.load("johnson_great_wave")
+    costs = memory.conv_costs(memory.inference_network(model))
+    # 9x9 convolutions at full resolution dominate: the last one (16 -> 3 channels) most
+    assert costs[-1][1] == max(c for _, c in costs) and costs[-1][1] > 10 * costs[5][1]
+    small, big = memory.estimate_bytes(model, 100, 100), memory.estimate_bytes(model, 3024, 4032)
+    assert big > 1000 * small * 0.9
+    # 12 MP must not run in one piece on a 24 GB machine (before: std::bad_alloc, SIGABRT)
+    assert memory.auto_tile(model, 3024, 4032, available=21 * 2**30) is not None
+    assert memory.auto_tile(model, 512, 512, available=21 * 2**30) is None
+    tile = memory.auto_tile(model, 3024, 4032, available=21 * 2**30)
+    assert memory.estimate_bytes(model, tile + 128, tile + 128) <= 0.5 * 21 * 2**30
+
+
+def test_stylize_tiles_automatically_when_memory_is_short(tmp_path, capsys, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from keras_style import memory
+    from keras_style.cli import main
+    from keras_style.images import load_image
+
+    src = tmp_path / "big.png"
+    arr = (np.random.default_rng(0).random((24, 36, 3)) * 255).astype("uint8")
+    Image.fromarray(arr).resize((300, 200), Image.BICUBIC).save(src)
+    whole, tiled = tmp_path / "whole.png", tmp_path / "tiled.png"
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(whole),
+                 "--tile", "0", "--quiet"]) == 0
+    assert "tiles" not in capsys.readouterr().err
+    monkeypatch.setattr(memory, "available_bytes", lambda: 60 * 2**20)  # 60 MB free
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(tiled), "--quiet"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "px tiles" in err and "--tile N" in err and "--tile 0" in err
+    diff = np.abs(load_image(whole) - load_image(tiled))
+    assert diff.max() <= 2 / 255, diff.max()  # tiling is exact up to rounding

@@ -32,6 +32,8 @@ STYLIZE_OPTIONS = [
     ("--strength", "strength", dict(type=float, help="blend with the input in [0, 1] (johnson)")),
     ("--preserve-color", "preserve_color", dict(action="store_true", default=None, help="keep the content's colours")),
     ("--style-weights", "style_weights", dict(type=float, nargs="+", help="weights of several styles")),
+    ("--style-index", "style_index", dict(type=lambda v: _style_spec(v), help="built-in style of a "
+                                          "multi-style model: 7, or a blend 3:0.5,12:0.5 (multistyle_26)")),
     ("--content-weight", "content_weight", dict(type=float)),
     ("--style-weight", "style_weight", dict(type=float)),
     ("--tv-weight", "tv_weight", dict(type=float)),
@@ -53,6 +55,22 @@ BUILD_OPTIONS = [
     ("--pooling", "pooling", dict(choices=["max", "avg"])),
     ("--encoder", "encoder", dict(help="encoder for adain: vgg19_normalised | vgg19 | vgg16")),
 ]
+
+
+def _style_spec(value):
+    """``--style-index``: ``7`` -> 7; ``3:0.5,12:0.5`` -> {3: 0.5, 12: 0.5} (checked by the model)."""
+    try:
+        if ":" not in value and "," not in value:
+            return int(value)
+        spec = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            idx, _, w = part.partition(":")
+            spec[int(idx)] = spec.get(int(idx), 0.0) + (float(w) if w else 1.0)
+        return spec
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a style: give an index (7) or a blend (3:0.5,12:0.5)"
+        ) from None
 
 
 def add_parsers(sub):
@@ -168,6 +186,61 @@ def _write_stdout(result, stdout):
     stdout.buffer.flush()
 
 
+def _image_size(image):
+    """(height, width) of a path (header only) or an array."""
+    if hasattr(image, "shape"):
+        return int(image.shape[0]), int(image.shape[1])
+    from PIL import Image
+
+    try:
+        with Image.open(image) as im:
+            w, h = im.size
+    except Exception:
+        return None  # stylize reports the unreadable file
+    return h, w
+
+
+def _auto_tile(model, what, image, options, args):
+    """Tile when the whole image would not fit in memory (keras_style.memory); --tile N sets
+    the size, --tile 0 forces one piece."""
+    import sys
+
+    accepted = _accepted(model.stylize)[0]
+    if "tile" not in accepted:
+        return options
+    if args.tile is not None:
+        return {k: v for k, v in options.items() if not (k == "tile" and v == 0)}
+    hw = _image_size(image)
+    if hw is None:
+        return options
+    h, w = hw
+    size = options.get("size")
+    if size:
+        s = float(size) / min(h, w)
+        h, w = max(1, round(h * s)), max(1, round(w * s))
+    from keras_style import memory
+
+    overlap = options.get("overlap")
+    if overlap is None:
+        default = inspect.signature(model.stylize).parameters.get("overlap")
+        overlap = default.default if default is not None and isinstance(default.default, int) else 64
+    try:
+        tile = memory.auto_tile(model, h, w, overlap=overlap)
+    except Exception:  # an estimate must never stop a run
+        return options
+    if tile is None:
+        return options
+    need = memory.format_bytes(memory.estimate_bytes(model, h, w))
+    avail = memory.format_bytes(memory.available_bytes() or 0)
+    print(
+        f"keras-style: note: a {w}x{h} image needs up to {need} in one piece with {what} "
+        f"({avail} available); stylizing in {tile} px tiles (exact). Choose with --tile N, or "
+        "--tile 0 for one piece.",
+        file=sys.stderr,
+    )
+    return {**options, "tile": tile}
+
+
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
@@ -216,6 +289,9 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
     # one flag, two spellings: gatys calls multi-style weights `style_blend`
     if "style_weights" in options and "style_weights" not in accepted and "style_blend" in accepted:
         options["style_blend"] = options.pop("style_weights")
+    # a multi-style model's built-in style is stylize's `style` (an index or a blend)
+    if "style_index" in options and "style_index" not in accepted and "style" in accepted and not styles:
+        options["style"] = options.pop("style_index")
     options = _select(model.stylize, options, what)
     if "verbose" in options and "verbose" not in _accepted(model.stylize)[0]:
         options.pop("verbose")
@@ -227,7 +303,7 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
         call = [image if image is not None else str(content)]
         if styles:
             call.append(style_arg[0] if len(style_arg) == 1 else style_arg)
-        result = model.stylize(*call, **options)
+        result = model.stylize(*call, **_auto_tile(model, what, call[0], options, args))
         if to_stdout:
             _write_stdout(result, to_stdout)
             return 0
@@ -256,7 +332,7 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
     for i, ((c, s), target) in enumerate(zip(pairs, targets)):
         call = [str(c)] + ([str(s)] if s is not None else [])
         try:
-            result = model.stylize(*call, **per_image)
+            result = model.stylize(*call, **_auto_tile(model, what, call[0], per_image, args))
             ks.save_image(result, target, overwrite=args.overwrite)
             written.append(target)
         except Exception as e:  # one bad file must not stop the others
