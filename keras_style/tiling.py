@@ -104,6 +104,10 @@ class _StatsCollector:
         self.order = []  # network order, recorded on the first collecting call
         self.stop_at = None
         self.stopped = False
+        # per layer, ((sy, oy), (sx, ox)): feature px = o + s * input px, measured by
+        # `probe_geometry` on two stride-aligned inputs (None: guessed from each crop)
+        self.geometry = {}
+        self.probe = None
 
     def install(self):
         for lyr in self.layers:
@@ -125,22 +129,39 @@ class _StatsCollector:
 
         if self.region is None:
             return
+        if self.region == "probe":
+            shape = tuple(x.shape)
+            hw = shape[2:4] if lyr.data_format == "channels_first" else shape[1:3]
+            self.probe.setdefault(id(lyr), []).append(tuple(int(v) for v in hw))
+            return
         if id(lyr) not in [id(o) for o in self.order]:
             self.order.append(lyr)
-        ch, cw, (r0, r1), (c0, c1) = self.region
+        ch, cw, (r0, r1), (c0, c1) = self.region[:4]
+        # does the core touch the image's top / bottom / left / right edge?
+        ends = self.region[4] if len(self.region) > 4 else (False, False, False, False)
         x = ops.convert_to_numpy(ops.cast(x, "float32"))
         if lyr.data_format == "channels_first":
             x = np.transpose(x, (0, 2, 3, 1))
         h, w = x.shape[1], x.shape[2]
-        # feature scale: the largest power of two <= size ratio; extra rows/columns are
-        # symmetric padding (e.g. the paper layout's 40 px reflection pad)
-        sy = 2.0 ** math.floor(math.log2(h / ch + 1e-9))
-        sx = 2.0 ** math.floor(math.log2(w / cw + 1e-9))
-        oy, ox = (h - sy * ch) / 2.0, (w - sx * cw) / 2.0
-        a = int(round(oy + r0 * sy))
-        b = max(int(round(oy + r1 * sy)), a + 1)
-        c = int(round(ox + c0 * sx))
-        d = max(int(round(ox + c1 * sx)), c + 1)
+        if id(lyr) in self.geometry:
+            (sy, oy), (sx, ox) = self.geometry[id(lyr)]
+        else:
+            # feature scale: the largest power of two <= size ratio; extra rows/columns are
+            # symmetric padding (e.g. the paper layout's 40 px reflection pad)
+            sy = 2.0 ** math.floor(math.log2(h / ch + 1e-9))
+            sx = 2.0 ** math.floor(math.log2(w / cw + 1e-9))
+            oy, ox = (h - sy * ch) / 2.0, (w - sx * cw) / 2.0
+
+        def at(o, s, v):  # floor(. + 1/2): the same boundary in two stride-aligned crops
+            return int(math.floor(o + v * s + 0.5))
+
+        # a core at an image edge owns everything beyond it: the padding the whole image
+        # has there (the paper layout's reflection border) and the extra rows an odd size
+        # leaves after rounding up (4 * ceil(h / 4) rows after the upsamplings)
+        a = 0 if ends[0] else at(oy, sy, r0)
+        b = h if ends[1] else max(at(oy, sy, r1), a + 1)
+        c = 0 if ends[2] else at(ox, sx, c0)
+        d = w if ends[3] else max(at(ox, sx, c1), c + 1)
         core = x[:, a:b, c:d, :].astype("float64")
         s1 = core.sum(axis=(1, 2))
         s2 = np.square(core).sum(axis=(1, 2))
@@ -154,6 +175,30 @@ class _StatsCollector:
         if self.stop_at is not None and lyr is self.stop_at:
             self.stopped = True
             raise _Stop()
+
+    def probe_geometry(self, fn, channels, align):
+        """Measure each layer's map ``feature px = o + s * input px`` from two stride-aligned
+        inputs (``A`` and ``2A`` px): exact also for crops whose size is not a multiple of
+        the stride (the last one of an odd-sized image). Falls back to guessing per crop."""
+        size = align * max(2, -(-64 // align))
+        self.region, self.probe = "probe", {}
+        try:
+            for a in (size, 2 * size):
+                _call(fn, np.zeros((1, a, a, channels), "float32"))
+        except Exception:  # a network that refuses the probe: keep the per-crop guess
+            self.probe = {}
+        finally:
+            self.region = None
+        for lyr in self.layers:
+            got = self.probe.get(id(lyr), [])
+            if len(got) != 2:
+                continue
+            (h1, w1), (h2, w2) = got
+            sy, sx = (h2 - h1) / size, (w2 - w1) / size
+            if sy <= 0 or sx <= 0:
+                continue
+            self.geometry[id(lyr)] = ((sy, (h1 - sy * size) / 2.0), (sx, (w1 - sx * size) / 2.0))
+        self.probe = None
 
     def moments(self, lyr):
         s1, s2, n = self.sums[id(lyr)]
@@ -199,7 +244,8 @@ def tiled_apply(
             ``min(16, overlap // 2)``).
         align: crop offsets are multiples of this (the network's total stride, so the
             strided convs sample the same grid as on the whole image); default
-            ``fn.stride`` or 1. Image sizes should be multiples of it.
+            ``fn.stride`` or 1. Any image size: the crops that end at the image's
+            bottom/right edge end there, as the whole image does.
         verbose: 1 shows a progress bar.
 
     Returns:
@@ -255,18 +301,24 @@ def tiled_apply(
     try:
         if in_layers:
             collector.install()
+            if stat_runs and len(crops) > 1:
+                collector.probe_geometry(fn, x.shape[-1], align)
         for p in range(stat_runs + 1):
             final = p == stat_runs
             collector.sums = {}
             target = None
             if exact and not final and p > 0:
                 target = collector.order[p] if p < len(collector.order) else None
+            elif exact and not final and len(in_layers) == 1:
+                target = in_layers[0]  # one layer: nothing after it is needed in pass 0
                 # layers before the target keep the statistics fixed in earlier passes
             collector.stop_at = target
             for (y0, y1, (r0, r1)), (x0, x1, (c0, c1)) in crops:
                 patch = x[:, y0:y1, x0:x1, :]
                 collector.region = (
-                    None if final else (y1 - y0, x1 - x0, (r0 - y0, r1 - y0), (c0 - x0, c1 - x0))
+                    None
+                    if final
+                    else (y1 - y0, x1 - x0, (r0 - y0, r1 - y0), (c0 - x0, c1 - x0), (r0 == 0, r1 == h, c0 == 0, c1 == w))
                 )
                 collector.stopped = False
                 try:

@@ -176,6 +176,63 @@ def test_converter_parity_with_pytorch(torch_checkpoint, tmp_path):
     np.testing.assert_allclose(loaded.transform(x), model.transform(x), atol=1e-5)
 
 
+def _torch_ref(net, x):
+    import torch
+
+    with torch.no_grad():
+        return net(torch.from_numpy(x).permute(0, 3, 1, 2) * 255.0).permute(0, 2, 3, 1).numpy() / 255.0
+
+
+@pytest.fixture(scope="module")
+def calibrated(torch_checkpoint, tmp_path_factory):
+    """The tiny TransformerNet with its last conv rescaled so outputs span about [0, 1]
+    (random weights give about +-0.01): the parity below then covers the clip range."""
+    import copy
+
+    import torch
+
+    net, _ = torch_checkpoint
+    net = copy.deepcopy(net)
+    x = random_image(64, 64, seed=5, batch=1)
+    raw = _torch_ref(net, x)
+    k = 0.25 / raw.std()
+    with torch.no_grad():
+        net.deconv3.conv2d.weight.mul_(k)
+        net.deconv3.conv2d.bias.mul_(k).add_(255.0 * (0.5 - raw.mean() * k))
+    path = tmp_path_factory.mktemp("pth_cal") / "calibrated.pth"
+    torch.save(net.state_dict(), path)
+    return net, ks.convert.johnson_from_torch(path)
+
+
+@pytest.mark.parametrize("size", [(97, 131), (61, 47)])
+def test_stylize_equals_the_original_network_at_odd_sizes(calibrated, size):
+    """stylize runs TransformerNet on the image as it is (pytorch/examples neural_style.py does
+    not pad) and crops its 4*ceil(ceil(h/2)/2) output: within 1e-4 of the value scale."""
+    net, model = calibrated
+    h, w = size
+    x = random_image(h, w, seed=h + w, batch=1) * 0.8 + 0.1
+    ref = _torch_ref(net, x)
+    assert ref.shape[1:3] == (4 * -(-(-(-h // 2)) // 2), 4 * -(-(-(-w // 2)) // 2))
+    ref = np.clip(ref[0, :h, :w], 0.0, 1.0)
+    assert ref.std() > 0.1  # the comparison spans the value range
+    got = model.stylize(x[0])
+    err = np.abs(got - ref).max()
+    print(f"johnson stylize {h}x{w}: max |ours - torch| = {err:.2e} (values 0..1, std {ref.std():.2f})")
+    assert err <= 1e-4, err
+    if size == (61, 47):
+        # tiled == untiled: stride-aligned crops, the last ones end at the odd edge
+        tiled = model.stylize(x[0], tile=32, overlap=64)
+        assert np.abs(tiled - got).max() <= 2 / 255, np.abs(tiled - got).max()
+
+
+def test_too_small_images_are_refused(torch_checkpoint):
+    net, path = torch_checkpoint
+    model = ks.convert.johnson_from_torch(path)
+    assert model.stylize(random_image(5, 9)).shape == (5, 9, 3)
+    with pytest.raises(ImageError, match="at least 5 px"):
+        model.stylize(random_image(4, 9))
+
+
 def test_converter_rejects_other_checkpoints(tmp_path):
     torch = pytest.importorskip("torch")
     path = tmp_path / "other.pth"

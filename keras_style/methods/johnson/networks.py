@@ -166,8 +166,9 @@ class JohnsonTransformer(keras.Model):
             ``"linear"`` (pytorch/examples).
         layout: ``"paper"``, ``"padded"`` or ``"pytorch_examples"`` (module docstring).
 
-    Input: float32 NHWC RGB in [0, 1], H and W multiples of 4 give the same output size
-    (other sizes are rounded up to a multiple of 4 by the network's strides).
+    Input: float32 NHWC RGB in [0, 1] of any size >= `min_input_size`; the output is
+    ``4 * ceil(ceil(H / 2) / 2)`` rows (the strides round odd sizes up, as in the original
+    networks; `JohnsonStyleTransfer.stylize` crops it to the input's size).
     """
 
     def __init__(
@@ -233,6 +234,12 @@ class JohnsonTransformer(keras.Model):
     @property
     def stride(self):
         return 4
+
+    @property
+    def min_input_size(self):
+        """Smallest side the network takes: its stride, and 5 px where the first 9x9 conv
+        reflection-pads the image itself by 4 px (reflection needs pad < size)."""
+        return 5 if (self.padding == "reflect" and self.layout != "paper") else self.stride
 
     def build(self, input_shape):
         shape = (None, None, None, 3)

@@ -117,21 +117,39 @@ def scale_for_distribution(value):
 
 
 class _StylizeMixin:
-    """``stylize`` / ``preview`` shared by feed-forward style models (``self.transform``)."""
+    """``stylize`` / ``preview`` shared by feed-forward style models (``self.transform``).
+
+    `_run` feeds the image to the network *as it is* (no padding to a multiple of the
+    stride: the original codes, ``fast_neural_style.lua`` and pytorch/examples
+    ``neural_style.py stylize``, do not pad either), then crops the output, which the
+    strides round up to a multiple of 4, to ``_out_scale`` x the input size. Instance-norm
+    statistics are therefore those of the original network on that image (including the
+    rows the upsamplings add). A model whose original code pads overrides `_pad_input`.
+    Tiling (`keras_style.tiling.tiled_apply`) keeps crops aligned to ``transform.stride``.
+    """
 
     _min_size = 4
+
+    def _pad_input(self, x):
+        """The input the network sees: ``x`` unchanged (override where the original pads)."""
+        return x
+
+    def _min_input_size(self):
+        return max(int(self._min_size), int(getattr(self.transform, "min_input_size", 1) or 1))
 
     def _run(self, x, tile=None, overlap=64, verbose=0):
         from keras_style.tiling import tiled_apply
 
         h, w = x.shape[1], x.shape[2]
-        if min(h, w) < self._min_size:
+        need = self._min_input_size()
+        if min(h, w) < need:
             raise ImageError(
-                f"The image is {h}x{w} pixels; the network needs at least {self._min_size} px "
-                "on each side (its stride)."
+                f"The image is {h}x{w} pixels; the network needs at least {need} px on each "
+                "side (its stride, and more than the 4 px its first 9x9 conv reflection-pads); "
+                "resize it first (size=...)."
             )
         stride = getattr(self.transform, "stride", 1)
-        xp = pad_to_multiple(x, stride)
+        xp = self._pad_input(x)
         if tile:
             y = tiled_apply(self.transform, xp, tile=int(tile), overlap=int(overlap), align=stride, verbose=verbose)
         else:
