@@ -215,13 +215,13 @@ class ArbitraryStyleTransformer(keras.Model):
         }
 
 
-@keras.saving.register_keras_serializable(package="keras_style")
 class StyleBoundTransformer(keras.layers.Layer):
     """The transformer with a fixed style vector: ``layer(content)`` (for `tiled_apply`).
 
     `keras_style.tiling.tiled_apply` calls a one-input function and finds the
     `InstanceNormalization` layers inside it; this wraps the transformer and one style
-    vector so that tiles share whole-image statistics. Not meant to be saved.
+    vector so that tiles share whole-image statistics. A transient helper of
+    `ArbitraryStylization.transform`: not serialisable, never saved.
     """
 
     def __init__(self, transformer, style_vector, **kwargs):
