@@ -386,23 +386,38 @@ def test_memory_estimate_follows_the_network_resolution():
 
 
 def test_stylize_tiles_automatically_when_memory_is_short(tmp_path, capsys, monkeypatch):
+    # the CLI's wiring; that tiles give the untiled result is keras_style.tiling's test
     import numpy as np
     from PIL import Image
 
-    from keras_style import memory
+    from keras_style import memory, presets
     from keras_style.cli import main
-    from keras_style.images import load_image
 
     src = tmp_path / "big.png"
-    arr = (np.random.default_rng(0).random((24, 36, 3)) * 255).astype("uint8")
-    Image.fromarray(arr).resize((300, 200), Image.BICUBIC).save(src)
-    whole, tiled = tmp_path / "whole.png", tmp_path / "tiled.png"
-    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(whole),
-                 "--tile", "0", "--quiet"]) == 0
-    assert "tiles" not in capsys.readouterr().err
+    Image.fromarray(np.zeros((200, 300, 3), np.uint8)).save(src)
+    model = presets.load("johnson_great_wave")
+    calls = []
+
+    def stylize(image, tile=None, overlap=64, size=None, verbose=0):
+        calls.append(tile)
+        return np.zeros((200, 300, 3), np.float32)
+
+    monkeypatch.setattr(model, "stylize", stylize)
+    monkeypatch.setattr(presets, "load", lambda name, **kw: model)
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out), "--quiet"]) == 0
+    assert calls == [None] and "tiles" not in capsys.readouterr().err  # fits: one piece
     monkeypatch.setattr(memory, "available_bytes", lambda: 60 * 2**20)  # 60 MB free
-    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(tiled), "--quiet"]) == 0
+    expected = memory.auto_tile(model, 200, 300, overlap=64)
+    assert expected is not None
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out),
+                 "--overwrite", "--quiet"]) == 0
     err = " ".join(capsys.readouterr().err.split())
-    assert "px tiles" in err and "--tile N" in err and "--tile 0" in err
-    diff = np.abs(load_image(whole) - load_image(tiled))
-    assert diff.max() <= 2 / 255, diff.max()  # tiling is exact up to rounding
+    assert calls[-1] == expected and f"{expected} px tiles" in err
+    assert "--tile N" in err and "--tile 0" in err
+    # --tile 0: one piece whatever the estimate; --tile N: N
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out),
+                 "--overwrite", "--quiet", "--tile", "0"]) == 0
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out),
+                 "--overwrite", "--quiet", "--tile", "96"]) == 0
+    assert calls[-2:] == [None, 96]
