@@ -404,3 +404,32 @@ def test_preset_matches_onnx_runtime(tmp_path, monkeypatch, rng):
     img = rng.random((61, 47, 3)).astype("float32")
     np.testing.assert_allclose(ms.stylize(img, style=7), np.clip(_ort_stylize(sess, img, parse_style(7, 26)), 0, 1), atol=1e-4)
     assert np.abs(ms.stylize(img, style=0) - ms.stylize(img, style=19)).mean() > 0.02
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_stylize_style_index_and_sheet(tiny_model, rng, tmp_path, capsys):
+    from keras_style.cli import main
+
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    photo = tmp_path / "photo.png"
+    img = rng.random((30, 26, 3)).astype("float32")
+    ks.save_image(img, photo)
+    out = tmp_path / "out.png"
+    assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "2", "-o", str(out)]) == 0
+    got = ks.load_image(out)
+    ref = tiny_model.stylize(ks.load_image(photo), style=2)
+    assert got.shape == (30, 26, 3) and np.abs(got - ref).max() <= 1 / 255 + 1e-6
+    blend = tmp_path / "blend.png"
+    assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "0:1,2:3", "-o", str(blend)]) == 0
+    ref = tiny_model.stylize(ks.load_image(photo), style={0: 0.25, 2: 0.75})
+    assert np.abs(ks.load_image(blend) - ref).max() <= 1 / 255 + 1e-6
+    assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "5", "-o", str(tmp_path / "x.png")]) == 1
+    assert "outside 0-2" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    sheet = tmp_path / "sheet.png"
+    assert main(["sheet", str(photo), "--model", str(model_path), "--columns", "2", "-o", str(sheet)]) == 0
+    arr = ks.load_image(sheet)
+    assert arr.shape == (6 + 2 * (30 + 16 + 6), 6 + 2 * (26 + 6), 3)  # original + 3 styles

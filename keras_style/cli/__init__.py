@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "keras_style.cli.finetune_cmds",
     "keras_style.cli.denoise_cmds",
     "keras_style.cli.dream_cmds",
+    "keras_style.cli.sheet_cmds",
 ]
 
 

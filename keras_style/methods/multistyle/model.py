@@ -116,6 +116,35 @@ def pad_like_original(x, multiple=4):
     return np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect")
 
 
+def labelled_grid(cells, columns=7, gap=6, label_height=16):
+    """``[(label, HxWx3 float image in [0, 1]), ...]`` -> one HxWx3 float32 sheet, row by row.
+
+    Each cell gets its label (dark text on white) above it; cells of different sizes are
+    placed top-left in cells of the largest size.
+    """
+    from PIL import Image, ImageDraw
+
+    if not cells:
+        raise ConfigError("A contact sheet needs at least one image.")
+    for name, v in (("columns", columns), ("gap", gap), ("label_height", label_height)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "columns" else 0):
+            raise ConfigError(f"contact sheet: {name} must be a non-negative int (columns >= 1), got {v!r}.")
+    h = max(int(np.shape(c)[0]) for _, c in cells)
+    w = max(int(np.shape(c)[1]) for _, c in cells)
+    columns = min(columns, len(cells))
+    rows = -(-len(cells) // columns)
+    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_height + gap) + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    for n, (label, cell) in enumerate(cells):
+        r, c = divmod(n, columns)
+        x0, y0 = gap + c * (w + gap), gap + r * (h + label_height + gap)
+        img = np.clip(np.asarray(cell, "float32"), 0.0, 1.0)
+        sheet.paste(Image.fromarray((img * 255.0 + 0.5).astype("uint8")), (x0, y0 + label_height))
+        if label_height:
+            draw.text((x0 + 2, y0 + 2), str(label), fill="black")
+    return np.asarray(sheet, "float32") / 255.0
+
+
 class _Styled:
     """``fn(images)`` for `keras_style.tiling.tiled_apply`: the network with fixed style weights.
 
@@ -622,8 +651,6 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         The first cell is the input (labelled "original"), then style 0, 1, ... (or the
         indices in ``styles``). The input is scaled to fit ``size`` x ``size`` first.
         """
-        from PIL import Image, ImageDraw
-
         from keras_style.images import resize_image
 
         styles = list(range(self.num_styles)) if styles is None else [self._index(s) for s in styles]
@@ -643,15 +670,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             chunk = styles[k : k + batch_size]
             out = ops.convert_to_numpy(self._infer(np.repeat(xp, len(chunk), axis=0), eye[chunk]))
             cells += [(str(s), np.clip(o[:h, :w], 0.0, 1.0)) for s, o in zip(chunk, out)]
-        rows = -(-len(cells) // columns)
-        sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_height + gap) + gap), "white")
-        draw = ImageDraw.Draw(sheet)
-        for n, (label, cell) in enumerate(cells):
-            r, c = divmod(n, columns)
-            x0, y0 = gap + c * (w + gap), gap + r * (h + label_height + gap)
-            sheet.paste(Image.fromarray((cell * 255.0 + 0.5).astype("uint8")), (x0, y0 + label_height))
-            draw.text((x0 + 2, y0 + 2), label, fill="black")
-        return np.asarray(sheet, "float32") / 255.0
+        return labelled_grid(cells, columns=columns, gap=gap, label_height=label_height)
 
     # ------------------------------------------------------------------ weights / config
 
@@ -692,4 +711,4 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         return cls(**config, _defer_style=True)
 
 
-__all__ = ["MultiStyleTransfer", "StyleTargets", "parse_style", "pad_like_original"]
+__all__ = ["MultiStyleTransfer", "StyleTargets", "parse_style", "pad_like_original", "labelled_grid"]
