@@ -34,8 +34,6 @@ STYLIZE_OPTIONS = [
     ("--style-weights", "style_weights", dict(type=float, nargs="+", help="weights of several styles")),
     ("--style-index", "style_index", dict(type=lambda v: _style_spec(v), help="built-in style of a "
                                           "multi-style model: 7, or a blend 3:0.5,12:0.5 (multistyle_26)")),
-    ("--style-index", "style_index", dict(type=lambda v: _style_spec(v), help="built-in style of a "
-                                          "multi-style model: 7, or a blend 3:0.5,12:0.5 (multistyle_26)")),
     ("--content-weight", "content_weight", dict(type=float)),
     ("--style-weight", "style_weight", dict(type=float)),
     ("--tv-weight", "tv_weight", dict(type=float)),
@@ -57,22 +55,6 @@ BUILD_OPTIONS = [
     ("--pooling", "pooling", dict(choices=["max", "avg"])),
     ("--encoder", "encoder", dict(help="encoder for adain: vgg19_normalised | vgg19 | vgg16")),
 ]
-
-
-def _style_spec(value):
-    """``--style-index``: ``7`` -> 7; ``3:0.5,12:0.5`` -> {3: 0.5, 12: 0.5} (checked by the model)."""
-    try:
-        if ":" not in value and "," not in value:
-            return int(value)
-        spec = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            idx, _, w = part.partition(":")
-            spec[int(idx)] = spec.get(int(idx), 0.0) + (float(w) if w else 1.0)
-        return spec
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a style: give an index (7) or a blend (3:0.5,12:0.5)"
-        ) from None
 
 
 def _style_spec(value):
@@ -307,9 +289,6 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
     # one flag, two spellings: gatys calls multi-style weights `style_blend`
     if "style_weights" in options and "style_weights" not in accepted and "style_blend" in accepted:
         options["style_blend"] = options.pop("style_weights")
-    # a multi-style model's built-in style is stylize's `style` (an index or a blend)
-    if "style_index" in options and "style_index" not in accepted and "style" in accepted and not styles:
-        options["style"] = options.pop("style_index")
     # a multi-style model's built-in style is stylize's `style` (an index or a blend)
     if "style_index" in options and "style_index" not in accepted and "style" in accepted and not styles:
         options["style"] = options.pop("style_index")
