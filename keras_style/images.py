@@ -809,6 +809,50 @@ def _current_umask():
     return mask
 
 
+def _exclusive_move(tmp, path):
+    """Move the finished ``tmp`` to ``path`` only if ``path`` does not exist, atomically: a hard
+    link fails when the name is taken (no check-then-rename window); where links are not
+    supported, an exclusive ``O_CREAT | O_EXCL`` placeholder claims the name first."""
+    exists = ImageError(
+        f"{path} already exists; pass overwrite=True (CLI: --overwrite) or choose another name."
+    )
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise exists from None
+    except OSError:  # no hard links here (some network / FAT file systems)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            raise exists from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _remove_stale_temp_files(path):
+    """Remove ``.<name>.<pid>.*.tmp`` files left by saves to ``path`` whose process is gone."""
+    import glob
+
+    pattern = os.path.join(glob.escape(str(path.parent)), f".{glob.escape(path.name)}.*.tmp")
+    for stale in glob.glob(pattern):
+        rest = os.path.basename(stale)[len(path.name) + 2 :]
+        pid = rest.split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that save is still running
+        except ProcessLookupError:
+            pass
+        except OSError:  # alive, owned by someone else
+            continue
+        try:
+            os.unlink(stale)
+        except OSError:
+            pass
+
+
 def save_image(array, path, alpha=None, quality=95, overwrite=False):
     """Write an image atomically; returns the ``Path`` written.
 
@@ -910,8 +954,10 @@ def save_image(array, path, alpha=None, quality=95, overwrite=False):
     elif fmt == "TIFF":
         options = {"compression": "tiff_lzw"}
 
+    _remove_stale_temp_files(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        # the pid in the name lets a later save remove it if this process is killed
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=parent)
     except OSError as e:
         raise ImageError(
             f"Cannot write into the folder {parent} ({e.strerror or e}); check its permissions."
@@ -922,11 +968,10 @@ def save_image(array, path, alpha=None, quality=95, overwrite=False):
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_current_umask())
-        if not overwrite and path.exists():  # appeared while we were writing
-            raise ImageError(
-                f"{path} already exists; pass overwrite=True (CLI: --overwrite) or choose another name."
-            )
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _exclusive_move(tmp, path)
     except BaseException as e:
         try:
             os.unlink(tmp)

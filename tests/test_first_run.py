@@ -421,3 +421,68 @@ def test_stylize_tiles_automatically_when_memory_is_short(tmp_path, capsys, monk
     assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out),
                  "--overwrite", "--quiet", "--tile", "96"]) == 0
     assert calls[-2:] == [None, 96]
+
+
+# ------------------------------------------------------------------ saving survives faults
+
+
+def test_save_image_without_overwrite_is_race_free(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import numpy as np
+
+    from keras_style.errors import ImageError
+    from keras_style.images import load_image, save_image
+
+    arrays = [np.full((8, 8, 3), i / 10, np.float32) for i in range(6)]
+    # a slow file system: a check-then-rename has a wide window (before: every round overwrote)
+    real_replace = os.replace
+
+    def slow_replace(src, dst):
+        time.sleep(0.005)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", slow_replace)
+    overwritten = 0
+    for r in range(40):
+        path = tmp_path / f"r{r}.png"
+        won, barrier = [], threading.Barrier(len(arrays))
+
+        def worker(i, path=path, won=won, barrier=barrier):
+            barrier.wait()
+            try:
+                save_image(arrays[i], path)
+                won.append(i)
+            except ImageError:
+                pass
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(arrays))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # exactly one writer may succeed, and the file is that writer's image
+        overwritten += len(won) != 1 or not np.allclose(load_image(path), arrays[won[0]], atol=1 / 255)
+    assert overwritten == 0, f"{overwritten} of 40 rounds overwrote an existing file"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    from keras_style.images import save_image
+
+    # a pid that is certainly dead: a finished child's
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    stale = tmp_path / f".out.png.{child.pid}.abcd1234.tmp"
+    stale.write_bytes(b"half a png")
+    alive = tmp_path / f".out.png.{os.getpid()}.efgh5678.tmp"  # a save in progress: kept
+    alive.write_bytes(b"in progress")
+    other = tmp_path / ".other.png.1.x.tmp"
+    other.write_bytes(b"another target's")
+    save_image(np.zeros((4, 4, 3), np.float32), tmp_path / "out.png")
+    assert not stale.exists() and alive.exists() and other.exists()
