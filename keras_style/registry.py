@@ -197,7 +197,9 @@ def load_plugins(force: bool = False) -> dict[str, str]:
             obj = ep.load()
             if callable(obj) and not inspect.ismodule(obj):
                 obj()
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # a plugin calling sys.exit() must not end the process
+            if isinstance(e, SystemExit):
+                e = RegistryError(f"it called sys.exit({e.code!r})")
             _PLUGIN_ERRORS[label] = f"{type(e).__name__}: {e}"
             warnings.warn(
                 f"keras_style plugin {label} failed to load and was skipped: "

@@ -486,3 +486,23 @@ def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
     other.write_bytes(b"another target's")
     save_image(np.zeros((4, 4, 3), np.float32), tmp_path / "out.png")
     assert not stale.exists() and alive.exists() and other.exists()
+
+
+def test_a_plugin_calling_sys_exit_cannot_end_the_process(tmp_path, monkeypatch):
+    from keras_style import registry
+
+    for mod, body in (("ks_exit_plugin", "import sys\nsys.exit(3)\n"),
+                      ("ks_exit_call_plugin", "import sys\ndef setup():\n    sys.exit('bye')\n")):
+        (tmp_path / f"{mod}.py").write_text(body)
+        info = tmp_path / f"{mod}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {mod}\nVersion: 0.1\n")
+        target = mod if "call" not in mod else f"{mod}:setup"
+        (info / "entry_points.txt").write_text(f"[keras_style.plugins]\np = {target}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        errors = registry.load_plugins(force=True)  # before: SystemExit
+    assert any("sys.exit(3)" in v for v in errors.values()), errors
+    assert any("sys.exit('bye')" in v for v in errors.values()), errors
+    assert sum("failed to load" in str(w.message) for w in seen) >= 2
