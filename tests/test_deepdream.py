@@ -85,3 +85,18 @@ def test_cli_dream_and_denoise(tmp_path):
     assert main(["denoise", str(src), "-o", str(clean), "--steps", "3", "--quiet"]) == 0
     assert clean.exists()
     assert main(["denoise", str(src), "-o", str(tmp_path / "y.png"), "--weight", "-1", "--quiet"]) == 1
+
+
+def test_default_weights_are_imagenet():
+    """weights="auto": the ImageNet VGG16 (offline with the `offline` extra) for vgg16, the
+    ImageNet weights of the other backbones; HED stays a named option (nothing is loaded
+    before the first dream)."""
+    from keras_style.methods.deepdream.deepdream import DEFAULT_WEIGHTS
+
+    assert ks.get("deepdream").get_config()["weights"] == "vgg16_imagenet"
+    assert ks.get("deepdream", backbone="vgg19").weights == "vgg19_imagenet"
+    assert ks.get("deepdream", backbone="inception_v3").weights == "imagenet"
+    assert DEFAULT_WEIGHTS["vgg16"] == "vgg16_imagenet"
+    assert ks.get("deepdream", weights="vgg16_hed_bsds500").weights == "vgg16_hed_bsds500"
+    with pytest.raises(ConfigError, match="vgg16"):
+        ks.get("deepdream", backbone="vgg19", weights="vgg16_imagenet")

@@ -28,8 +28,10 @@ def add_parsers(sub):
     p.add_argument("--layers", help="NAME[:WEIGHT],... (default relu4_3 for VGG, mixed4-7 for inception_v3)")
     p.add_argument("--backbone", default="vgg16", choices=["vgg16", "vgg19", "inception_v3"])
     p.add_argument("--weights", default=None,
-                   help="backbone weights (default: vgg16_hed_bsds500 for vgg16, vgg19_imagenet "
-                        "for vgg19, imagenet for inception_v3; 'none' = random)")
+                   help="backbone weights (default: vgg16_imagenet for vgg16, offline with "
+                        "keras-style[offline]; vgg19_imagenet for vgg19 and imagenet for "
+                        "inception_v3, downloaded; vgg16_hed_bsds500 = an edge-detection VGG16; "
+                        "'none' = random)")
     p.add_argument("--octaves", type=int, default=3, help="number of octaves (default 3)")
     p.add_argument("--octave-scale", type=float, default=1.4)
     p.add_argument("--steps", type=int, default=20, help="ascent steps per octave (default 20)")
@@ -48,7 +50,7 @@ def run(args):
     out = check_output(args.output, args.overwrite)
     weights = args.weights
     if weights is None:
-        weights = {"vgg16": "vgg16_hed_bsds500", "vgg19": "vgg19_imagenet", "inception_v3": "imagenet"}[args.backbone]
+        weights = "auto"  # DeepDream.DEFAULT_WEIGHTS: vgg16_imagenet, vgg19_imagenet, imagenet
     elif weights.lower() == "none":
         weights = None
     model = ks.get("deepdream", backbone=args.backbone, weights=weights)

@@ -9,7 +9,7 @@ notebook) before each step hides tile artefacts.
 
 ```python
 import keras_style as ks
-dream = ks.get("deepdream", backbone="vgg16", weights="vgg16_hed_bsds500")
+dream = ks.get("deepdream")        # VGG16 with the ImageNet weights "vgg16_imagenet"
 out = dream.dream("photo.jpg", layers={"relu4_3": 1.0}, octaves=4)   # HxWx3 in [0, 1]
 ```
 """
@@ -39,6 +39,11 @@ DEFAULT_STEP_SIZE = 0.005
 INCEPTION_MAX_LOSS = 15.0
 
 _BACKBONES = ("vgg16", "vgg19", "inception_v3")
+# weights="auto": ImageNet weights for every backbone. vgg16_imagenet needs no download with
+# the `offline` extra (docs/methods/deepdream.md); the others are downloaded on first use.
+DEFAULT_WEIGHTS = {"vgg16": "vgg16_imagenet", "vgg19": "vgg19_imagenet", "inception_v3": "imagenet"}
+# keras_style VGG weights names -> the backbone they fit
+_VGG_WEIGHTS_ARCH = {"vgg16_imagenet": "vgg16", "vgg16_hed_bsds500": "vgg16", "vgg19_imagenet": "vgg19"}
 
 
 def _resize(img, hw):
@@ -65,22 +70,28 @@ class DeepDream:
     Args:
         backbone: ``"vgg16"`` (default), ``"vgg19"`` or ``"inception_v3"`` (keras-io's
             network, ``keras.applications.InceptionV3``; layer names ``mixed0``...``mixed10``).
-        weights: for VGG, a keras_style weights name (``"vgg16_hed_bsds500"``, the default:
-            offline), a path or ``None``; for InceptionV3 ``"imagenet"`` (downloaded by
-            keras.applications) or ``None``.
+        weights: ``"auto"`` (default): ``"vgg16_imagenet"`` for vgg16 (the ImageNet VGG16,
+            offline with the ``offline`` extra), ``"vgg19_imagenet"`` for vgg19,
+            ``"imagenet"`` for inception_v3 (both downloaded on first use). For VGG also any
+            keras_style weights name (``"vgg16_hed_bsds500"``, an edge-detection VGG16), a
+            path or ``None`` (random); for InceptionV3 ``"imagenet"`` or ``None``.
         pooling: ``"max"`` or ``"avg"`` (VGG only).
         jit_compile: see `keras_style.backend_grad.value_and_grad`.
     """
 
-    def __init__(self, backbone="vgg16", weights="vgg16_hed_bsds500", pooling="max", jit_compile="auto"):
+    def __init__(self, backbone="vgg16", weights="auto", pooling="max", jit_compile="auto"):
         if backbone not in _BACKBONES:
             raise ConfigError(f"backbone must be one of {', '.join(_BACKBONES)}, got {backbone!r}.")
         if pooling not in ("max", "avg"):
             raise ConfigError(f"pooling must be 'max' or 'avg', got {pooling!r}.")
+        if weights == "auto":
+            weights = DEFAULT_WEIGHTS[backbone]
         if backbone == "inception_v3" and weights not in (None, "imagenet"):
             raise ConfigError("inception_v3 takes weights='imagenet' or None.")
-        if backbone == "vgg19" and weights == "vgg16_hed_bsds500":
-            raise ConfigError("weights 'vgg16_hed_bsds500' are for backbone 'vgg16'.")
+        if backbone != "inception_v3" and _VGG_WEIGHTS_ARCH.get(weights, backbone) != backbone:
+            raise ConfigError(
+                f"weights {weights!r} are for backbone {_VGG_WEIGHTS_ARCH[weights]!r}, not {backbone!r}."
+            )
         self.backbone = backbone
         self.weights = weights
         self.pooling = pooling
@@ -278,4 +289,4 @@ class DeepDream:
         return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["DeepDream", "INCEPTION_LAYERS", "VGG_LAYERS"]
+__all__ = ["DEFAULT_WEIGHTS", "DeepDream", "INCEPTION_LAYERS", "VGG_LAYERS"]
