@@ -502,7 +502,7 @@ class AdaIN(keras.Model):
         content_size=None,
         style_size=None,
         tile=None,
-        overlap=64,
+        overlap=80,  # > the pipeline's receptive-field radius (~70 px): tiled == untiled
         verbose=0,
     ):
         """Stylize one content image; returns NumPy float32 (H, W, 3) in [0, 1].
@@ -521,8 +521,10 @@ class AdaIN(keras.Model):
                 region (Lua ``-mask``; any number of regions). Must cover every pixel once.
             content_size, style_size: shorter side in pixels; ``None`` (default) keeps the
                 image's size (the originals resize both to 512).
-            tile, overlap: process the content in tiles of ``tile`` px (a multiple of 8 is
-                used) overlapping by ``overlap`` px; the content statistics stay whole-image.
+            tile, overlap: process the content in tiles of ``tile`` px (rounded down to a
+                multiple of 8), each computed from a crop ``overlap`` px larger on every inner
+                side. The content statistics are gathered over the tiles first, so they are the
+                whole image's and the result equals the untiled one (`keras_style.methods.adain.tiled`).
             verbose: progress bar for tiled inference.
         """
         if style is None:
