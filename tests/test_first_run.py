@@ -506,3 +506,47 @@ def test_a_plugin_calling_sys_exit_cannot_end_the_process(tmp_path, monkeypatch)
     assert any("sys.exit(3)" in v for v in errors.values()), errors
     assert any("sys.exit('bye')" in v for v in errors.values()), errors
     assert sum("failed to load" in str(w.message) for w in seen) >= 2
+
+
+def test_weights_verify_checks_the_file_it_is_given(tmp_path, capsys):
+    from keras_style.cli import main
+
+    good = os.path.join(ROOT, "weights_registry", "johnson_great_wave.weights.h5")
+    assert main(["weights", "verify", good]) == 0
+    assert "all readable" in capsys.readouterr().out
+    data = open(good, "rb").read()
+    bad = tmp_path / "cut.weights.h5"
+    bad.write_bytes(data[: len(data) * 2 // 3])
+    # before: "ok: <path>" for a corrupt file (explicit paths were never checked)
+    assert main(["weights", "verify", str(bad)]) == 1
+    assert "truncated or corrupt" in capsys.readouterr().err
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"\x00" * 4096)
+    assert main(["weights", "verify", str(junk)]) == 1
+
+
+def test_truncated_or_foreign_keras_files_name_the_real_cause(tmp_path, photo, capsys):
+    import zipfile
+
+    import keras
+
+    from keras_style.cli import main
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    full = tmp_path / "m.keras"
+    model.save(full)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "o.png"
+    # before: "File not found" for a file that is right there
+    assert main(["stylize", str(photo), "--model", str(cut), "-o", str(out)]) == 1
+    err = _err(capsys)
+    assert "truncated or corrupt" in err and "not found" not in err.lower()
+    foreign = tmp_path / "foreign.keras"
+    with zipfile.ZipFile(foreign, "w") as z:
+        z.writestr("readme.txt", "not a model")
+    assert main(["stylize", str(photo), "--model", str(foreign), "-o", str(out)]) == 1
+    assert "not a Keras model" in _err(capsys)
+    assert main(["weights", "verify", str(cut)]) == 1
+    assert "truncated or corrupt" in _err(capsys)

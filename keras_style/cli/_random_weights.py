@@ -126,8 +126,13 @@ def check_method(name: str, build_kw: dict, flag: str = "--method") -> None:
 def check_model(name_or_path: str, flag: str = "--model") -> None:
     """``--model`` is a preset or a file; a bare registry name would build random weights."""
     s = str(name_or_path)
-    if s.endswith(".keras") or Path(s).expanduser().is_file():
-        return  # a missing file is reported by presets.load
+    if s.endswith(".keras"):
+        from keras_style.cli._collect import check_keras_file
+
+        check_keras_file(s)  # truncated / corrupt / not a model, said as such
+        return
+    if Path(s).expanduser().is_file():
+        return  # presets.load says which files it takes
     manifests = _manifests()
     if s in manifests and manifests[s].get("preset"):
         return
