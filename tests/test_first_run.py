@@ -550,3 +550,47 @@ def test_truncated_or_foreign_keras_files_name_the_real_cause(tmp_path, photo, c
     assert "not a Keras model" in _err(capsys)
     assert main(["weights", "verify", str(cut)]) == 1
     assert "truncated or corrupt" in _err(capsys)
+
+
+# ------------------------------------------------------------------ training survives faults
+
+
+def test_no_model_is_written_after_zero_steps_or_with_nan_weights(tmp_path):
+    import argparse
+
+    import keras
+    import numpy as np
+
+    from keras_style.cli import build_parser
+    from keras_style.cli._train_guard import guarded_saves
+    from keras_style.errors import ConfigError
+
+    def model():
+        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        m.compile(optimizer="adam", loss="mse")
+        return m
+
+    out = tmp_path / "m.keras"
+    with guarded_saves():
+        untrained = model()  # compiled, 0 steps (before: saved, exit 0)
+        with pytest.raises(ConfigError, match="0 training steps"):
+            untrained.save(out)
+        diverged = model()
+        diverged.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)
+        diverged.layers[0].kernel.assign(np.full((3, 2), np.nan, np.float32))
+        with pytest.raises(ConfigError, match="not finite"):
+            diverged.save(out)
+        assert not out.exists()
+        trained = model()
+        trained.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)
+        trained.save(out)
+    assert out.exists()
+    model().save(tmp_path / "outside.keras")  # only CLI training runs are checked
+    # every train sub-command (and finetune) runs with the check
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    train_sub = next(a for a in sub.choices["train"]._actions if isinstance(a, argparse._SubParsersAction))
+    assert train_sub.choices and all(
+        getattr(p.get_default("func"), "save_guard", False) for p in train_sub.choices.values()
+    )
+    assert getattr(sub.choices["finetune"].get_default("func"), "save_guard", False)

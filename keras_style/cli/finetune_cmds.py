@@ -9,6 +9,8 @@ COMMANDS = {
 
 
 def add_parsers(sub):
+    from keras_style.cli._train_guard import guard_parsers
     from keras_style.methods.finetune.cli import add_finetune_parser
 
     add_finetune_parser(sub)
+    guard_parsers(sub.choices["finetune"])  # no model written after 0 steps or with NaN/Inf weights

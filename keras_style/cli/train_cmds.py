@@ -21,3 +21,6 @@ def add_parsers(sub):
     tsub.required = True
     for add in hooks(TRAIN_MODULES, "add_train_parser"):
         add(tsub)
+    from keras_style.cli._train_guard import guard_parsers
+
+    guard_parsers(p)  # no model written after 0 steps or with NaN/Inf weights
