@@ -153,21 +153,25 @@ def test_memory_estimate_and_automatic_tiling(w2x, capsys):
         w2x.upscale(x, memory_budget="lots")
 
 
-def test_plan_tiling_lowers_the_overlap_only_when_the_exact_one_does_not_fit(rrdb):
-    assert rrdb.receptive_field == 21
-    assert rrdb.plan_tiling(200, 200, budget=1 << 40) == (None, 21)
-    roomy = rrdb.estimate_memory(200, 200, tile=80, overlap=21)
-    tile, ov = rrdb.plan_tiling(200, 200, budget=roomy)
-    assert ov == 21 and tile >= 80
-    tight = rrdb.estimate_memory(200, 200, tile=64, overlap=16)
-    with pytest.warns(UserWarning, match="overlap 16"):
-        tile, ov = rrdb.plan_tiling(200, 200, budget=tight)
-    assert ov == 16 and tile >= 64
-    assert rrdb.plan_tiling(200, 200, budget=tight, overlap=4)[1] == 4  # explicit: kept
+def test_plan_tiling_lowers_the_overlap_only_when_the_exact_one_does_not_fit():
+    deep = RRDBNet(num_feat=8, num_block=3, num_grow_ch=4)  # no forward pass: estimates only
+    assert deep.receptive_field == 51
+    assert deep.plan_tiling(200, 200, budget=1 << 40) == (None, 51)
+    roomy = deep.estimate_memory(200, 200, tile=80, overlap=51)
+    tile, ov = deep.plan_tiling(200, 200, budget=roomy)
+    assert ov == 51 and tile >= 80
+    tight = deep.estimate_memory(200, 200, tile=64, overlap=32)
+    with pytest.warns(UserWarning, match="overlap 32"):
+        tile, ov = deep.plan_tiling(200, 200, budget=tight)
+    assert ov == 32 and tile >= 64  # halved once, to the floor MIN_OVERLAP
+    assert deep.plan_tiling(200, 200, budget=tight, overlap=4)[1] == 4  # explicit: kept
     # a given tile: only the overlap is chosen
-    assert rrdb.plan_tiling(200, 200, budget=roomy, tile=80) == (80, 21)
+    assert deep.plan_tiling(200, 200, budget=roomy, tile=80) == (80, 51)
     with pytest.warns(UserWarning, match="80 px tiles"):
-        assert rrdb.plan_tiling(200, 200, budget=tight, tile=80) == (80, 16)
+        assert deep.plan_tiling(200, 200, budget=tight, tile=80) == (80, 32)
+    # a shallow network is never below its exact overlap
+    shallow = RRDBNet(**NARROW_RRDB)
+    assert shallow.plan_tiling(200, 200, budget=tight, tile=80) == (80, 21)
 
 
 def test_scale_checks(w2x):
