@@ -433,3 +433,40 @@ def test_cli_stylize_style_index_and_sheet(tiny_model, rng, tmp_path, capsys):
     assert main(["sheet", str(photo), "--model", str(model_path), "--columns", "2", "-o", str(sheet)]) == 0
     arr = ks.load_image(sheet)
     assert arr.shape == (6 + 2 * (30 + 16 + 6), 6 + 2 * (26 + 6), 3)  # original + 3 styles
+
+
+TORCH_CODE = r"""
+import os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import numpy as np, keras
+from keras_style.methods.multistyle.network import MultiStyleNetwork
+d = np.load(sys.argv[1])
+net = MultiStyleNetwork(num_styles=3, contract_filters=(4, 8, 8), num_residual_blocks=1, expand_filters=(4, 4))
+net.set_weights([d[f"w{i}"] for i in range(int(d["n"]))])
+y = keras.ops.convert_to_numpy(net((d["x"], d["s"])))
+np.save(sys.argv[2], y)
+"""
+
+
+@pytest.mark.torch_backend
+def test_network_on_torch_backend(tiny_model, rng, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch missing")
+    net = tiny_model.network
+    x = rng.random((2, 21, 18, 3)).astype("float32")
+    x = pad_like_original(x)
+    s = np.array([[1, 0, 0], [0.2, 0.3, 0.5]], "float32")
+    ref = keras.ops.convert_to_numpy(net((x, s)))
+    weights = net.get_weights()
+    np.savez(tmp_path / "in.npz", x=x, s=s, n=len(weights), **{f"w{i}": w for i, w in enumerate(weights)})
+    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}
+    r = subprocess.run(
+        [sys.executable, "-c", TORCH_CODE, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ref, atol=1e-5)
