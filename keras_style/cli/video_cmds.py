@@ -86,7 +86,10 @@ def run(args):
                 "--temporal-weight, --long-term and --steps apply to --method gatys only; "
                 "use --stabilize for feed-forward models."
             )
+        from keras_style.cli._random_weights import check_method, check_model
+
         if args.model:
+            check_model(args.model)  # never random weights
             model = presets.load(args.model)
             style = None
             if args.style:
@@ -96,6 +99,7 @@ def run(args):
 
             if not args.style:
                 raise ConfigError(f"--method {args.method} needs --style IMAGE.")
+            check_method(args.method, {"weights": args.weights} if args.weights else {})
             model = ks.get(args.method, **({"weights": args.weights} if args.weights else {}))
             style = args.style
         styled = video.stylize(
