@@ -594,3 +594,20 @@ def test_no_model_is_written_after_zero_steps_or_with_nan_weights(tmp_path):
         getattr(p.get_default("func"), "save_guard", False) for p in train_sub.choices.values()
     )
     assert getattr(sub.choices["finetune"].get_default("func"), "save_guard", False)
+
+
+def test_video_refuses_random_weights_too(tmp_path, capsys):
+    pytest.importorskip("av")
+    import numpy as np
+    from PIL import Image
+
+    from keras_style.cli import main
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(2):
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(frames / f"{i:03d}.png")
+    style = frames / "000.png"
+    out = tmp_path / "out"
+    assert main(["video", str(frames), "--method", "adain", "--style", str(style), "-o", str(out)]) == 1
+    assert "random weights" in _err(capsys) and not out.exists()
