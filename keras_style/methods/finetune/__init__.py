@@ -1,12 +1,15 @@
-"""Fine-tuning keras.applications backbones (issue 6, METHODS.md §8)."""
+"""Fine-tuning keras.applications backbones (METHODS.md §8; docs/methods/finetune.md)."""
 
+from keras_style.methods.finetune.lr_multipliers import with_learning_rate_multipliers  # noqa: F401
 from keras_style.methods.finetune.model import (  # noqa: F401
+    HEAD_LEARNING_RATE_MULTIPLIER,
     ApplicationPreprocessing,
     FineTuneClassifier,
     available_backbones,
     compile_finetune,
     finetune,
     freeze_layers,
+    head_learning_rate,
     imagenet_classes,
     match_imagenet_classes,
     resolve_backbone,
@@ -14,14 +17,17 @@ from keras_style.methods.finetune.model import (  # noqa: F401
 )
 
 __all__ = [
+    "HEAD_LEARNING_RATE_MULTIPLIER",
     "ApplicationPreprocessing",
     "FineTuneClassifier",
     "available_backbones",
     "compile_finetune",
     "finetune",
     "freeze_layers",
+    "head_learning_rate",
     "imagenet_classes",
     "match_imagenet_classes",
     "resolve_backbone",
     "unfreeze",
+    "with_learning_rate_multipliers",
 ]

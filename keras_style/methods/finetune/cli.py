@@ -22,16 +22,24 @@ def add_finetune_parser(sub):
     p.add_argument("-o", "--output", required=True, help="output .keras file")
     p.add_argument("--backbone", default="resnet50", help="keras.applications name (e.g. resnet50, mobilenet_v2)")
     p.add_argument("--weights", default="imagenet",
-                   help="imagenet | none | a weights file | vgg16_hed_bsds500 (offline, backbone vgg16)")
+                   help="imagenet (downloaded) | none | a weights file | vgg16_imagenet (ImageNet "
+                        "VGG16 convolutions, offline with keras-style[offline]; --backbone vgg16) | "
+                        "vgg16_hed_bsds500 (an edge-detection VGG16, --backbone vgg16)")
     p.add_argument("--image-size", type=int, default=224)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--freeze", default=None,
                    help="'all', a fraction (0.5), or comma-separated layer patterns (conv1*,conv2*)")
     p.add_argument("--unfreeze", default=None, help="after --epochs, unfreeze this pattern ('*' = all)...")
-    p.add_argument("--unfreeze-epochs", type=int, default=0, help="...and train this many more epochs at 1e-5")
+    p.add_argument("--unfreeze-epochs", type=int, default=0,
+                   help="...and train this many more epochs, the backbone at 1e-5")
     p.add_argument("--learning-rate", type=float, default=None,
-                   help="default 1e-3 if the whole backbone is frozen else 1e-5 (keras.io guide)")
+                   help="the backbone's learning rate (the head's is this x --head-lr-multiplier); "
+                        "default: the head at 1e-3 if the whole backbone is frozen, else the "
+                        "backbone at 1e-5 (keras.io guide)")
+    p.add_argument("--head-lr-multiplier", type=float, default=10.0,
+                   help="the new head learns this many times faster than the backbone "
+                        "(default 10, d2l's fine-tuning recipe; 1 = one learning rate)")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--reuse-imagenet-classes", action="store_true",
                    help="start matching class names from their ImageNet classifier rows")
@@ -109,7 +117,9 @@ def save_model_atomic(model, output, overwrite=False):
 def run_finetune(args):
     import keras_style as ks
     from keras_style.methods.finetune import compile_finetune, unfreeze
+    from keras_style.methods.finetune.lr_multipliers import check_multiplier
 
+    check_multiplier(args.head_lr_multiplier, "--head-lr-multiplier")  # before any work
     weights = None if str(args.weights).lower() == "none" else args.weights
     train, val, classes = image_datasets(
         args.data, args.val, args.image_size, args.batch_size, args.seed, augment=not args.no_augment
@@ -127,7 +137,8 @@ def run_finetune(args):
     )
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
     compile_opts = dict(jit_compile=jit, run_eagerly=args.run_eagerly)
-    compile_finetune(model, learning_rate=args.learning_rate, **compile_opts)
+    compile_finetune(model, learning_rate=args.learning_rate,
+                     head_learning_rate_multiplier=args.head_lr_multiplier, **compile_opts)
     verbose = 0 if args.quiet else 2
     info = model.describe()
     if not args.quiet:
@@ -137,7 +148,8 @@ def run_finetune(args):
     model.fit(train, validation_data=val, epochs=args.epochs, verbose=verbose)
     if args.unfreeze and args.unfreeze_epochs > 0:
         unfreeze(model, args.unfreeze, recompile=False)
-        compile_finetune(model, learning_rate=1e-5, **compile_opts)  # keras.io guide phase 2
+        compile_finetune(model, learning_rate=1e-5,  # keras.io guide phase 2
+                         head_learning_rate_multiplier=args.head_lr_multiplier, **compile_opts)
         model.fit(train, validation_data=val, epochs=args.unfreeze_epochs, verbose=verbose)
     save_model_atomic(model, args.output, args.overwrite)
     if not args.quiet:

