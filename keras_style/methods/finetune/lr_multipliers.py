@@ -100,7 +100,9 @@ def with_learning_rate_multipliers(optimizer, multipliers):
     training).  Multipliers must be positive numbers (ConfigError otherwise).
     """
     optimizer = keras.optimizers.get(optimizer)
-    multipliers = {str(p): check_multiplier(m, f"learning rate multiplier of {p!r}") for p, m in multipliers.items()}
+    multipliers = {
+        str(p): check_multiplier(m, f"learning rate multiplier of {p!r}") for p, m in multipliers.items()
+    }
     if optimizer.built:
         raise ConfigError("with_learning_rate_multipliers needs an optimizer that has not been used yet.")
     base = type(optimizer)

@@ -21,7 +21,10 @@ import keras
 import numpy as np
 
 from keras_style.errors import ConfigError, WeightsUnavailableError
-from keras_style.methods.finetune.lr_multipliers import check_multiplier, with_learning_rate_multipliers
+from keras_style.methods.finetune.lr_multipliers import (
+    check_multiplier,
+    with_learning_rate_multipliers,
+)
 from keras_style.registry import register
 
 # ----------------------------------------------------------------------------- backbones
@@ -496,7 +499,8 @@ def compile_finetune(model, learning_rate=None, head_learning_rate_multiplier=No
     mult = check_multiplier(head_learning_rate_multiplier)
     if learning_rate is None:
         learning_rate = HEAD_LEARNING_RATE / mult if _all_frozen(model) else FINETUNE_LEARNING_RATE
-    elif isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
+    elif (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
+          or not learning_rate > 0):
         raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     from_logits = model.classifier_activation in (None, "linear")
     optimizer = compile_kwargs.pop("optimizer", None)
