@@ -223,6 +223,7 @@ def tiled_apply(
     feather=None,
     align=None,
     verbose=0,
+    out_size=None,
 ):
     """Apply a fully convolutional ``fn`` to ``images`` tile by tile.
 
@@ -247,6 +248,9 @@ def tiled_apply(
             ``fn.stride`` or 1. Any image size: the crops that end at the image's
             bottom/right edge end there, as the whole image does.
         verbose: 1 shows a progress bar.
+        out_size: ``(H, W)`` of the output to assemble (default ``s`` x the input size). The
+            crops that end at the bottom/right edge fill it up to there, so a network whose
+            output overhangs the input (16 x its latent size, say) keeps those rows.
 
     Returns:
         NumPy float32 NHWC (HWC for HWC input).
@@ -334,17 +338,27 @@ def tiled_apply(
                 if out is None:
                     scale_y = res.shape[1] / (y1 - y0)
                     scale_x = res.shape[2] / (x1 - x0)
+                    if out_size is not None:  # the overall scale, not the first crop's
+                        scale_y = max(out_size[0] / h, 1.0) if out_size[0] > h / 2 else scale_y
+                        scale_x = max(out_size[1] / w, 1.0) if out_size[1] > w / 2 else scale_x
                     if scale_y >= 1:
                         scale_y = float(max(1, int(scale_y)))
                     if scale_x >= 1:
                         scale_x = float(max(1, int(scale_x)))
-                    out = np.zeros((n, int(round(h * scale_y)), int(round(w * scale_x)), res.shape[3]), "float32")
+                    oh, ow = (int(round(h * scale_y)), int(round(w * scale_x))) if out_size is None else out_size
+                    out = np.zeros((n, int(oh), int(ow), res.shape[3]), "float32")
                     weight = np.zeros((1, out.shape[1], out.shape[2], 1), "float32")
                 oy0, oy1 = int(round(y0 * scale_y)), int(round(y1 * scale_y))
                 ox0, ox1 = int(round(x0 * scale_x)), int(round(x1 * scale_x))
+                if y1 == h:  # edge crops fill the output to its end (or as far as they reach)
+                    oy1 = min(out.shape[1], oy0 + res.shape[1])
+                if x1 == w:
+                    ox1 = min(out.shape[2], ox0 + res.shape[2])
                 res = res[:, : oy1 - oy0, : ox1 - ox0, :]
-                wy = _band_weights(oy0, oy1, r0 * scale_y, r1 * scale_y, out.shape[1], feather * scale_y)
-                wx = _band_weights(ox0, ox1, c0 * scale_x, c1 * scale_x, out.shape[2], feather * scale_x)
+                by = out.shape[1] if r1 == h else r1 * scale_y
+                bx = out.shape[2] if c1 == w else c1 * scale_x
+                wy = _band_weights(oy0, oy1, r0 * scale_y, by, out.shape[1], feather * scale_y)
+                wx = _band_weights(ox0, ox1, c0 * scale_x, bx, out.shape[2], feather * scale_x)
                 wgt = wy[:, None] * wx[None, :]
                 out[:, oy0:oy1, ox0:ox1, :] += res * wgt[None, :, :, None]
                 weight[:, oy0:oy1, ox0:ox1, :] += wgt[None, :, :, None]

@@ -337,6 +337,43 @@ def test_stylize_sizes_tiles_and_memory_refusal():
     assert m.preview(big[None]).shape == (1, 160, 224, 3)
 
 
+@pytest.mark.parametrize("size", [(97, 131), (61, 47)])
+def test_stylize_equals_the_original_network_at_odd_sizes(tmp_path, size):
+    """stylize runs the network on the image as it is (model.py `inference`: no padding) and,
+    like its `resize_to_original`, resizes the 16 x latent output back (bilinear): compared
+    with the plain-TF reference of module.py in tests/test_convert_style_aware.py."""
+    from PIL import Image
+
+    tcs = pytest.importorskip("test_convert_style_aware")
+    from keras_style.convert import style_aware_from_tf
+
+    a = tcs.official_arrays()
+    model = style_aware_from_tf(tcs.write_checkpoint(a, tmp_path / "m.ckpt"))
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype("float32")
+    img = np.stack([yy / h, xx / w, 0.5 + 0.3 * np.sin(xx / 9) * np.cos(yy / 13)], -1).astype("float32")
+    x = tcs.tf.constant(img[None] * 2.0 - 1.0)
+    ref = (tcs.ref_decoder(tcs.ref_encoder(x, a), a).numpy()[0] + 1.0) / 2.0
+    assert ref.shape[:2] == model.output_size(h, w) != (h, w)
+    ref = np.stack(
+        [np.asarray(Image.fromarray(ref[..., c], mode="F").resize((w, h), Image.BILINEAR)) for c in range(3)], -1
+    )
+    got = model.stylize(img)
+    err = np.abs(got - np.clip(ref, 0, 1)).max()
+    print(f"style_aware stylize {h}x{w}: max |ours - TF reference| = {err:.2e} (std {ref.std():.2f})")
+    assert got.shape == (h, w, 3) and err <= 1e-4, err
+
+
+def test_too_small_images_are_refused():
+    from keras_style.errors import ImageError
+
+    m = tiny()
+    assert m.min_input_size() == 19 and m.output_size(19, 16 * 5) == (32, 80)
+    assert m.stylize(np.full((19, 30, 3), 0.5, "float32")).shape == (19, 30, 3)
+    with pytest.raises(ImageError, match="at least 19 px"):
+        m.stylize(np.full((18, 30, 3), 0.5, "float32"))
+
+
 def test_train_cli(tmp_path):
     import argparse
 

@@ -338,8 +338,37 @@ class StyleAware(keras.Model):
         """Estimated peak bytes of one full-image pass at ``height`` x ``width``."""
         return FIXED_OVERHEAD_BYTES + BYTES_PER_PIXEL_NGF32 * (self.ngf / 32.0) * height * width
 
+    def output_size(self, height, width):
+        """The network's output size for an input of ``height`` x ``width``: 16 x the latent
+        size (reflection pad 15, a 3x3 valid conv, four 3x3 stride-2 valid convs), which
+        differs from the input by a few pixels unless the sides are multiples of 16."""
+        return 16 * _latent_size(height), 16 * _latent_size(width)
+
+    def min_input_size(self):
+        """Smallest side: the encoder reflection-pads the image by 15 px (pad < size) and the
+        residual blocks reflection-pad the latent by 1 px (latent >= 2 px)."""
+        need = 2 if self.num_residual_blocks else 1
+        n = 16
+        while _latent_size(n) < need:
+            n += 1
+        return n
+
+    def _check_size(self, h, w):
+        from keras_style.errors import ImageError
+
+        need = self.min_input_size()
+        if min(h, w) < need:
+            raise ImageError(
+                f"The image is {h}x{w} pixels; the style-aware network needs at least {need} px on "
+                "each side (its 15 px reflection padding and stride 16); resize it (size=...)."
+            )
+
     def _run_full(self, img):
+        # One pass of the network on the image as it is, like the official model.py
+        # `inference`, which then resizes the output (16 x latent size) back to the input's
+        # size (`resize_to_original`, scipy.misc.imresize: bilinear). No padding.
         h, w = img.shape[:2]
+        self._check_size(h, w)
         out = ops.convert_to_numpy(self.predict_on_batch(img[None]))[0]
         if out.shape[:2] != (h, w):
             out = _resize(out, h, w)
@@ -376,6 +405,7 @@ class StyleAware(keras.Model):
             raise ConfigError(f"size must be at least 16 pixels, got {size}.")
         img = load_image(image, size=None if size is None else int(size))
         h, w = img.shape[:2]
+        self._check_size(h, w)
         if tile is None:
             need = self.estimate_memory(h, w)
             limit = memory_limit if memory_limit is not None else 0.8 * _available_memory()
@@ -393,8 +423,12 @@ class StyleAware(keras.Model):
         out = tiled_apply(
             self, img[None], tile=tile, overlap=int(overlap), whole_image_stats=bool(whole_image_stats),
             stat_passes=None if stat_passes is None else int(stat_passes), align=16, verbose=verbose,
+            out_size=self.output_size(h, w),
         )
-        out = np.asarray(ops.convert_to_numpy(out), dtype="float32")[0]
+        # the tiles cover what the network covers on the whole image (16 x latent rows; the
+        # last crop ends at the image's edge): keep that, then resize like `_run_full`
+        oh, ow = self.output_size(h, w)
+        out = np.asarray(ops.convert_to_numpy(out), dtype="float32")[0, :oh, :ow]
         if out.shape[:2] != (h, w):
             out = _resize(out, h, w)
         return np.clip(out, 0.0, 1.0)
@@ -421,6 +455,14 @@ def _available_memory():
         import os
 
         return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def _latent_size(n):
+    """Latent rows for ``n`` input rows (official encoder, METHODS §4.3)."""
+    n = n + 30 - 2  # reflect pad 15, 3x3 valid conv
+    for _ in range(4):  # 3x3 stride-2 valid convs
+        n = (n - 3) // 2 + 1
+    return max(n, 0)
 
 
 def _resize(img, h, w):
