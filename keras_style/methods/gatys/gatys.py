@@ -57,9 +57,10 @@ DEFAULT_LBFGS_LEARNING_RATE = 1.0
 DEFAULT_HISTORY_SIZE = 100
 # The HED VGG16, an edge detector (offline also on Python 3.10; docs/methods/gatys.md), has
 # much smaller deep activations than ImageNet VGG19 (relu5_1 mean ~1 on chelsea.jpg), so
-# neural-style's plain weights only transfer colours with it. With these weights="vgg16_hed_bsds500" defaults (relative Gram
-# errors, chosen by comparing 128 px / 60-step results of a few settings on chelsea.jpg x
-# Starry Night) colours and strokes transfer and the cat stays recognisable.
+# neural-style's plain weights only transfer colours with it. With these
+# weights="vgg16_hed_bsds500" defaults (relative Gram errors, chosen by comparing 128 px /
+# 60-step results of a few settings on chelsea.jpg x Starry Night) colours and strokes
+# transfer and the cat stays recognisable.
 HED_DEFAULTS = {
     "content_weight": 50.0,
     "style_weight": 1e4,
@@ -706,28 +707,12 @@ class Gatys:
                 scale = [float(np.mean(np.square(grams[j]))) for j in range(n_s)]
             c_lw, s_lw = layer_weights
             layer_weights = (c_lw, [w / max(float(sc), 1e-30) for w, sc in zip(s_lw, scale)])
-        # The compiled step depends only on the objective's configuration (the targets are
-        # arguments), so it is reused across calls with the same one: e.g. the frames of a
-        # video (keras_style.video.ruder), which then trace/compile once per frame size.
-        key = (
-            tuple(content_layers), tuple(style_layers), tuple(float(w) for w in weights), masked,
-            None if layer_weights is None else tuple(tuple(float(v) for v in lw) for lw in layer_weights),
-            len(pixel_targets), self.jit_compile,
+        objective = self.build_objective(
+            content_layers, style_layers, weights, masked, layer_weights=layer_weights
         )
-        cache = self.__dict__.setdefault("_step_cache", {})
-        step_fn = cache.get(key)
-        if step_fn is None:
-            objective = self.build_objective(
-                content_layers, style_layers, weights, masked, layer_weights=layer_weights
-            )
-            if pixel_targets:
-                objective, _ = _with_pixel_targets(objective, targets, pixel_targets)
-            step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            cache[key] = step_fn
         if pixel_targets:
-            _, targets = _with_pixel_targets(None, targets, pixel_targets)
+            objective, targets = _with_pixel_targets(objective, targets, pixel_targets)
+        step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
         shape = (1, *x0.shape)
 
         def fun(x):
