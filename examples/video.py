@@ -18,6 +18,11 @@ per frame), and prints the warping error of each (certainty-masked mean
 
     python examples/video.py                           # 24 frames of 160x120, a few minutes
     python examples/video.py --frames 8 --steps 20 8   # quicker
+    python examples/video.py --passes 3 --pass-steps 10  # Ruder's multi-pass algorithm too
+
+``--weights`` picks the Gatys VGG (``vgg16_hed_bsds500`` by default, or the offline ImageNet
+``vgg16_imagenet`` for real pictures). The compiled Gatys step is built once for the clip's
+frame size and reused for every frame.
 """
 
 import argparse
@@ -31,7 +36,7 @@ import numpy as np  # noqa: E402
 
 import keras_style as ks  # noqa: E402
 from keras_style import video  # noqa: E402
-from keras_style.video.ruder import stylize_video  # noqa: E402
+from keras_style.video.ruder import stylize_video, stylize_video_multipass  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,6 +82,10 @@ def main():
     p.add_argument("--temporal-weight", type=float, default=1e3, help="Ruder's units (default 1e3, theirs)")
     p.add_argument("--strength", type=float, default=0.7, help="stabiliser strength")
     p.add_argument("--out-dir", default=str(HERE / "gallery"))
+    p.add_argument("--weights", default="vgg16_hed_bsds500", help="Gatys backbone weights")
+    p.add_argument("--passes", type=int, default=0,
+                   help="also run Ruder's multi-pass algorithm with this many passes (paper: 15)")
+    p.add_argument("--pass-steps", type=int, default=10, help="L-BFGS steps per frame and pass (paper: 100)")
     p.add_argument("--gatys-per-frame", action="store_true",
                    help="also run plain Gatys on every frame (no temporal loss) and measure it")
     args = p.parse_args()
@@ -100,20 +109,28 @@ def main():
     stabilised = list(video.stylize(frames, model, stabilize=True, strength=args.strength, verbose=0, **kw))
     t_st = time.time() - t
 
-    print(f"Ruder et al.: gatys on vgg16_hed_bsds500, steps {args.steps[0]}/{args.steps[1]}, "
+    print(f"Ruder et al.: gatys on {args.weights}, steps {args.steps[0]}/{args.steps[1]}, "
           f"temporal_weight {args.temporal_weight:g} (Ruder units)")
+    gatys = ks.get("gatys", weights=args.weights, jit_compile=False)
     t = time.time()
     ruder = list(stylize_video(
-        frames, args.style, build={"weights": "vgg16_hed_bsds500", "jit_compile": False},
+        frames, args.style, model=gatys,
         steps_first=args.steps[0], steps_later=args.steps[1], init_first="content",
         temporal_weight=args.temporal_weight, tol=0, verbose=1, total=len(frames),
     ))
     t_ru = time.time() - t
 
     clips = [("input", frames), ("per-frame", per_frame), ("stabilised", stabilised), ("ruder", ruder)]
+    if args.passes:
+        print(f"Ruder et al. multi-pass: {args.passes} passes of {args.pass_steps} steps")
+        t = time.time()
+        clips.append(("multi-pass", stylize_video_multipass(
+            frames, args.style, model=gatys, passes=args.passes, steps=args.pass_steps,
+            temporal_after=min(8, max(1, args.passes // 2 + 1)), init="content", verbose=1)))
+        print(f"  {time.time() - t:.0f} s")
     if args.gatys_per_frame:
         print("plain Gatys frame by frame (same steps as Ruder's first frame, content init)")
-        g = ks.get("gatys", weights="vgg16_hed_bsds500", jit_compile=False)
+        g = gatys
         t = time.time()
         clips.append(("gatys", [g.stylize(f, args.style, steps=args.steps[0], verbose=0) for f in frames]))
         print(f"  {time.time() - t:.0f} s")
@@ -127,7 +144,7 @@ def main():
             label(per_frame[i], f"per-frame {errors['per-frame']:.3f}"),
             label(stabilised[i], f"stabilised {errors['stabilised']:.3f}"),
             label(ruder[i], f"Ruder {errors['ruder']:.3f}"),
-        ], axis=1))
+        ] + ([label(clips[4][1][i], f"multi-pass {errors['multi-pass']:.3f}")] if args.passes else []), axis=1))
     gif = video.write(panels, out_dir / "video_comparison.gif", fps=fps, overwrite=True, verbose=0)
     picks = sorted({0, len(frames) // 3, 2 * len(frames) // 3, len(frames) - 1})
     ks.save_image(np.concatenate([panels[i] for i in picks], axis=0), out_dir / "video_comparison.png",

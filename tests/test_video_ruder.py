@@ -17,7 +17,9 @@ from keras_style.video.ruder import (  # noqa: E402
     RelativeTolerance,
     closest_first,
     gatys_temporal_weight,
+    long_term_warping_error,
     stylize_video,
+    stylize_video_multipass,
     warped_init,
 )
 
@@ -216,3 +218,90 @@ def test_mask_is_zero_outside_the_image_and_cubic_warp():
     np.testing.assert_allclose(warp(img, fwd, interpolation="cubic"), warp(img, fwd), atol=1e-5)
     with pytest.raises(ConfigError):
         warp(img, fwd, interpolation="nearest")
+
+
+# ----------------------------------------------------------------------------- multi-pass
+
+
+def pan_flow_fn(frames, flows):
+    """flow_fn(a, b) of a pan clip for any two frames (looked up by value): the flow from a
+    to b is the per-frame step times (index(a) - index(b))."""
+    step = flows[0]
+
+    def index(img):
+        return next(i for i, f in enumerate(frames) if np.array_equal(f, img))
+
+    def by_index(i, j):
+        f = (step * (i - j)).astype(np.float32)
+        return f, video.exact_pan_masks([f])[0]
+
+    return (lambda a, b: by_index(index(a), index(b))), by_index
+
+
+class RecordingSpy(Spy):
+    def __init__(self):
+        super().__init__()
+        self.outs = []
+
+    def stylize(self, content, style, *, pixel_targets=None, **kw):
+        out = super().stylize(content, style, pixel_targets=pixel_targets, **kw)
+        self.calls[-1]["content"] = content
+        self.outs.append(out)
+        return out
+
+
+def test_multipass_schedule_blending_and_temporal_terms():
+    frames, flows = video.pan_clip(PHOTO, 3, size=(24, 32), shift=(3, 2), start=(100, 60))
+    fn, by_index = pan_flow_fn(frames, flows)
+    spy = RecordingSpy()
+    outs = stylize_video_multipass(frames, "unused", model=spy, passes=3, steps=4, temporal_after=2,
+                                   temporal_weight=7.0, seed=3, flow_fn=fn, verbose=0)
+    order = [next(i for i, f in enumerate(frames) if f is c["content"] or np.array_equal(f, c["content"]))
+             for c in spy.calls]
+    assert order == [0, 1, 2, 2, 1, 0, 0, 1, 2]  # forward, backward, forward
+    assert all(c["steps"] == 4 for c in spy.calls)
+    assert all(c["init"] == "noise" and c["pixel_targets"] is None for c in spy.calls[:3])
+    # pass 2 (backward), frame 1: its pass-1 result blended with frame 2's pass-2 result
+    # warped into it, weighted by the certainty (blend weight 1); frame 0 (previous pass) not
+    o1, o2_new = spy.outs[1], spy.outs[3]
+    w2, c2 = warp(o2_new, by_index(1, 2)[0], interpolation="cubic"), by_index(1, 2)[1]
+    w2 = np.clip(w2, 0, 1)
+    expect = (o1 + c2[..., None] * w2) / (1.0 + c2[..., None])
+    np.testing.assert_allclose(spy.calls[4]["init"], expect, atol=1e-5)
+    # ... and the temporal loss towards that neighbour (pass 2 >= temporal_after)
+    ((w, target, m),) = spy.calls[4]["pixel_targets"]
+    assert w == gatys_temporal_weight(7.0)
+    np.testing.assert_allclose(target, w2, atol=1e-6)
+    np.testing.assert_array_equal(m, c2)
+    assert spy.calls[3]["pixel_targets"] is None  # frame 2 has no next frame
+    assert len(outs) == 3 and outs[2] is spy.outs[-1]
+    # stylize_video(passes=...) is the same algorithm; bad input
+    assert len(stylize_video(frames, "unused", model=RecordingSpy(), passes=1, flow_fn=fn, verbose=0)) == 3
+    for bad in (dict(passes=0), dict(passes=1.5), dict(steps=0), dict(temporal_after=0),
+                dict(blend_weight=-1.0), dict(init="nope")):
+        with pytest.raises(ConfigError):
+            stylize_video_multipass(frames, "unused", model=RecordingSpy(), flow_fn=fn, verbose=0, **bad)
+    with pytest.raises(ConfigError, match="passes"):
+        stylize_video(frames, "unused", model=RecordingSpy(), passes=0, verbose=0)
+
+
+def test_multipass_lowers_long_term_warping_error(gatys):
+    """6 frames of 32x32 (a pan), random VGG16, flows estimated from the frames (DIS) for
+    both algorithms, errors measured with the exact flow. Measure: `long_term_warping_error`,
+    the certainty-masked mean |O_i - warp(O_j)| over all pairs |i - j| >= 2. Same budget:
+    3 passes x 4 steps against 12 steps per frame. Measured: single 0.0021, multi 0.0008;
+    the outputs' spatial std stays comparable (0.060 vs 0.052)."""
+    frames, flows = video.pan_clip(PHOTO, 6, size=(32, 32), shift=(2, 1), start=(100, 60))
+    _, by_index = pan_flow_fn(frames, flows)
+    style = ks.images.load_image(STYLE, size=32)
+    single = list(stylize_video(frames, style, model=gatys, steps_first=12, steps_later=12,
+                                init_first="content", seed=0, tol=0, verbose=0))
+    multi = stylize_video_multipass(frames, style, model=gatys, passes=3, steps=4, temporal_after=2,
+                                    init="content", seed=0, verbose=0)
+    e_single, e_multi = long_term_warping_error(single, by_index), long_term_warping_error(multi, by_index)
+    std_single = float(np.mean([o.std(axis=(0, 1)).mean() for o in single]))
+    std_multi = float(np.mean([o.std(axis=(0, 1)).mean() for o in multi]))
+    print(f"long-term warping error: single {e_single:.5f}, multi-pass {e_multi:.5f}; "
+          f"spatial std {std_single:.3f} vs {std_multi:.3f}")
+    assert e_multi < 0.6 * e_single, (e_single, e_multi)
+    assert std_multi > 0.75 * std_single  # not bought by flattening the frames

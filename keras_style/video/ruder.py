@@ -20,6 +20,15 @@ earlier frame t - j, each with its own flow and mask, the masks combined with Ru
 ``closestFirst`` rule so that each pixel is held only by the closest frame that sees it
 reliably: ``c_j <- max(c_j - sum_{k closer than j} c_k, 0)``.
 
+**Multi-pass** (`stylize_video_multipass`, or ``stylize_video(..., passes=15)``; Ruder et
+al. IJCV 2018 §5.3 / ``artistic_video_multiPass.lua``): all frames are stylized once from
+noise, then the sequence is swept alternately forwards and backwards; each frame starts
+from its previous result blended with the warped result of the neighbour processed just
+before it, weighted by that flow's certainty mask, and after a few passes the temporal
+loss towards that neighbour is added. Information then travels both ways through the
+clip, so the first frames are not special (no start-up) and long-term consistency
+improves.
+
 Units.  ``temporal_weight`` is given in Ruder et al.'s units (default 1e3, their
 ``-temporal_weight``): it multiplies an MSE of Caffe-range images (0-255) next to a
 content weight of 5.  Our images are in [0, 1], so the weight that reaches Gatys'
@@ -77,6 +86,17 @@ DEFAULT_LONG_TERM = (1,)
 # The VGG mean colour (Caffe BGR 103.939, 116.779, 123.68) as RGB in [0, 1]: Ruder fills
 # pixels warped from outside the image with it (METHODS §5.1, prevWarped).
 VGG_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32) / 255.0
+
+# Multi-pass defaults: artistic_video_multiPass.lua (manuelruder/artistic-videos) options
+# -num_passes 15, -num_iterations 100 (per pass), -use_temporalLoss_after 8,
+# -temporal_weight 5e2, -blendWeight 1.0, -blendWeight_lastPass 0.0, -init random,
+# -tol_loss_relative 0 (no early stop); METHODS §5.3 of the paper (IJCV 2018).
+DEFAULT_PASSES = 15
+DEFAULT_STEPS_PER_PASS = 100
+DEFAULT_TEMPORAL_AFTER = 8
+DEFAULT_MULTIPASS_TEMPORAL_WEIGHT = 5e2
+DEFAULT_BLEND_WEIGHT = 1.0
+DEFAULT_BLEND_WEIGHT_LAST_PASS = 0.0
 
 _OWN_OPTIONS = ("init", "steps", "size", "scales", "pixel_targets", "verbose")
 
@@ -177,9 +197,17 @@ def stylize_video(
     seed=None,
     verbose: int = 1,
     total: int | None = None,
+    passes: int | None = None,
     **gatys_options,
 ):
     """Ruder et al. video style transfer; a lazy generator of HxWx3 float32 frames.
+
+    ``passes=None`` (default) runs the single-pass algorithm below. ``passes=n`` runs
+    the multi-pass algorithm instead (`stylize_video_multipass`, whose defaults are the
+    paper's: 15 passes of 100 steps; it needs every frame in memory and returns a list);
+    the arguments it shares with this function are passed on, except ``temporal_weight``
+    and the step counts, which keep `stylize_video_multipass`'s defaults unless given
+    there directly.
 
     Args:
         frames: an iterable of HxWx3 frames in [0, 1] (e.g. `keras_style.video.read`).
@@ -216,6 +244,11 @@ def stylize_video(
     Yields:
         The stylized frames, each the size of its input frame.
     """
+    if passes is not None:
+        return stylize_video_multipass(
+            frames, style, model=model, build=build, passes=passes, flow_method=flow_method,
+            flow_fn=flow_fn, interpolation=interpolation, seed=seed, verbose=verbose, **gatys_options,
+        )
     bad = [k for k in gatys_options if k in _OWN_OPTIONS]
     if bad:
         raise ConfigError(
@@ -340,7 +373,181 @@ def _generate(frames, style, model, temporal_weight, steps_first, steps_later, i
         raise VideoError("The video has no frames.")
 
 
+def _resolve_model(model, build, needs_hook):
+    if model is None:
+        import keras_style as ks
+
+        model = ks.get("gatys", **dict(build or {}))
+    elif build:
+        raise ConfigError("Give either model or build, not both.")
+    if not hasattr(model, "stylize"):
+        raise ConfigError(f"{type(model).__name__} is not a Gatys model.")
+    if needs_hook:
+        import inspect
+
+        if "pixel_targets" not in inspect.signature(model.stylize).parameters:
+            raise ConfigError(
+                f"{type(model).__name__}.stylize has no pixel_targets argument, needed for the "
+                "temporal loss; use keras_style's Gatys model."
+            )
+    return model
+
+
+def stylize_video_multipass(
+    frames,
+    style,
+    *,
+    model=None,
+    build=None,
+    passes: int = DEFAULT_PASSES,
+    steps: int = DEFAULT_STEPS_PER_PASS,
+    temporal_weight: float = DEFAULT_MULTIPASS_TEMPORAL_WEIGHT,
+    temporal_after: int = DEFAULT_TEMPORAL_AFTER,
+    blend_weight: float = DEFAULT_BLEND_WEIGHT,
+    blend_weight_last_pass: float = DEFAULT_BLEND_WEIGHT_LAST_PASS,
+    init="noise",
+    flow_method: str = "dis",
+    flow_fn=None,
+    interpolation: str = DEFAULT_INTERPOLATION,
+    seed=None,
+    verbose: int = 1,
+    **gatys_options,
+):
+    """Ruder et al.'s multi-pass algorithm (IJCV 2018 §5.3, ``artistic_video_multiPass.lua``).
+
+    Pass 1 stylizes every frame from ``init`` (the same noise image for all frames, as the
+    Lua code's ``randImg``). Pass ``r > 1`` runs backwards when ``r`` is even, forwards when
+    odd. There frame ``i`` starts from
+
+        (O_i + b_p c_p warp(O_{i-1}) + b_n c_n warp(O_{i+1})) / (1 + b_p c_p + b_n c_n)
+
+    with ``O`` the latest results, ``c_p`` / ``c_n`` the certainty masks of the flows from
+    frame i to its previous / next neighbour, ``b_p = blend_weight`` on forward passes and
+    ``blend_weight_last_pass`` on backward ones (``b_n`` the other way round): the
+    neighbour stylized just before frame i in this pass is blended in, the other one (from
+    the previous pass) is not, with the defaults 1 and 0. From pass ``temporal_after`` on,
+    the temporal loss towards that same neighbour (warped, masked) is added. Every pass
+    runs ``steps`` L-BFGS iterations per frame with no early stop (``-tol_loss_relative 0``).
+
+    Args:
+        frames: a sequence of HxWx3 frames in [0, 1] (all are kept in memory).
+        style, model, build, flow_method, flow_fn, interpolation, seed, **gatys_options:
+            as `stylize_video` (``flow_fn(a, b)`` must give the flow from frame ``a`` to any
+            neighbour ``b`` and its mask; it is asked for both neighbours).
+        passes: number of passes (15, ``-num_passes``); at least 1.
+        steps: L-BFGS iterations per frame and pass (100, ``-num_iterations``).
+        temporal_weight: in Ruder's units (5e2, ``-temporal_weight``; converted by
+            `gatys_temporal_weight`). 0 keeps only the blending.
+        temporal_after: first pass with the temporal loss (8, ``-use_temporalLoss_after``).
+        blend_weight, blend_weight_last_pass: 1.0 and 0.0 (``-blendWeight``,
+            ``-blendWeight_lastPass``).
+        init: ``"noise"`` (``-init random``), ``"content"`` or an image, for pass 1.
+        verbose: progress bar over frames x passes.
+
+    Returns:
+        The list of stylized frames (float32 HxWx3).
+    """
+    passes = _check_positive_int(passes, "passes")
+    steps = _check_positive_int(steps, "steps")
+    temporal_after = _check_positive_int(temporal_after, "temporal_after")
+    for name, v in (("temporal_weight", temporal_weight), ("blend_weight", blend_weight),
+                    ("blend_weight_last_pass", blend_weight_last_pass)):
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}.")
+    if interpolation not in ("linear", "cubic"):
+        raise ConfigError(f"interpolation must be 'linear' or 'cubic', got {interpolation!r}.")
+    if flow_fn is not None and not callable(flow_fn):
+        raise ConfigError("flow_fn must be a callable flow_fn(current, neighbour) -> (flow, mask).")
+    if isinstance(init, str) and init not in ("noise", "content") and not os.path.exists(init):
+        raise ConfigError(f"init must be 'noise', 'content' or an image, got {init!r}.")
+    bad = [k for k in gatys_options if k in _OWN_OPTIONS + ("callbacks",)]
+    if bad:
+        raise ConfigError(f"stylize_video_multipass sets {', '.join(bad)} itself; use steps / init.")
+    model = _resolve_model(model, build, temporal_weight > 0 and passes >= temporal_after)
+    frames = [np.asarray(f, np.float32)[..., :3] for f in frames]
+    if not frames:
+        raise VideoError("The video has no frames.")
+    for i, f in enumerate(frames):
+        if f.ndim != 3 or f.shape[-1] != 3:
+            raise VideoError(f"Frame {i + 1} must be HxWx3, got shape {f.shape}.")
+        if f.shape != frames[0].shape:
+            raise VideoError(f"Frame {i + 1} changes size: {frames[0].shape} -> {f.shape}.")
+    n = len(frames)
+    pixel_weight = gatys_temporal_weight(temporal_weight, model, gatys_options.get("content_weight"))
+    get_flow = flow_fn or (lambda cur, other: flow_and_mask(cur, other, flow_method))
+    # flows (and masks) from frame i to i-1 and to i+1, computed once
+    prev_flow = [None] + [get_flow(frames[i], frames[i - 1]) for i in range(1, n)]
+    next_flow = [get_flow(frames[i], frames[i + 1]) for i in range(n - 1)] + [None]
+
+    def warped(i, j, fm):
+        flow, mask = fm
+        w = np.clip(warp(outs[j], np.asarray(flow, np.float32), interpolation=interpolation), 0.0, 1.0)
+        return w, np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
+
+    bar = None
+    if verbose:
+        import keras
+
+        bar = keras.utils.Progbar(n * passes, unit_name="frame", stateful_metrics=["pass"])
+    outs = [None] * n
+    done = 0
+    for run in range(1, passes + 1):
+        forward = run % 2 == 1
+        order = range(n) if forward else range(n - 1, -1, -1)
+        for i in order:
+            prev = warped(i, i - 1, prev_flow[i]) if i > 0 and outs[i - 1] is not None else None
+            nxt = warped(i, i + 1, next_flow[i]) if run > 1 and i < n - 1 else None
+            if run == 1:
+                start = init
+            else:
+                num = outs[i].astype(np.float32).copy()
+                den = np.ones(outs[i].shape[:2], np.float32)
+                for nb, bw in ((prev, blend_weight if forward else blend_weight_last_pass),
+                               (nxt, blend_weight_last_pass if forward else blend_weight)):
+                    if nb is not None and bw > 0:
+                        img, c = nb
+                        num += (bw * c)[..., None] * img
+                        den += bw * c
+                start = (num / den[..., None]).astype(np.float32)
+            towards = prev if forward else nxt
+            kw = {}
+            if run >= temporal_after and towards is not None and pixel_weight > 0:
+                kw["pixel_targets"] = [(pixel_weight, towards[0], towards[1])]
+            out = model.stylize(frames[i], style, init=start, steps=steps, seed=seed, verbose=0,
+                                **kw, **gatys_options)
+            outs[i] = np.asarray(out, np.float32)
+            done += 1
+            if bar is not None:
+                bar.update(done, values=[("pass", run)])
+    return outs
+
+
+def long_term_warping_error(outputs, flow_fn, min_gap: int = 2):
+    """Certainty-masked mean |O_i - warp(O_j)| over all frame pairs ``|i - j| >= min_gap``.
+
+    ``flow_fn(a, b)`` gives the flow from frame index ``a`` to ``b`` and its mask (e.g. the
+    exact flow of a synthetic pan). The short-term `keras_style.video.warping_error` looks at
+    neighbours only; this one at frames further apart, where a single forward pass lets
+    errors accumulate.
+    """
+    outputs = [np.asarray(o, np.float32) for o in outputs]
+    errs = []
+    for i in range(len(outputs)):
+        for j in range(len(outputs)):
+            if abs(i - j) < min_gap:
+                continue
+            flow, mask = flow_fn(i, j)
+            diff = np.abs(outputs[i] - warp(outputs[j], np.asarray(flow, np.float32))).mean(-1)
+            mask = np.asarray(mask, np.float32)
+            errs.append(float((diff * mask).sum() / max(mask.sum(), 1e-6)))
+    if not errs:
+        raise ConfigError(f"long_term_warping_error needs more than {min_gap} frames.")
+    return float(np.mean(errs))
+
+
 __all__ = [
+    "stylize_video_multipass",
+    "long_term_warping_error",
     "stylize_video",
     "warped_init",
     "closest_first",
