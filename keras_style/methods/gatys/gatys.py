@@ -707,12 +707,29 @@ class Gatys:
                 scale = [float(np.mean(np.square(grams[j]))) for j in range(n_s)]
             c_lw, s_lw = layer_weights
             layer_weights = (c_lw, [w / max(float(sc), 1e-30) for w, sc in zip(s_lw, scale)])
-        objective = self.build_objective(
-            content_layers, style_layers, weights, masked, layer_weights=layer_weights
+        # The compiled step depends only on the objective's configuration (the targets are
+        # arguments), so it is reused across calls with the same one: e.g. the frames of a
+        # video (keras_style.video.ruder), which then trace/compile once per frame size
+        # (the size is part of the key: a step is never retraced for another shape).
+        key = (
+            tuple(content_layers), tuple(style_layers), tuple(float(w) for w in weights), masked,
+            None if layer_weights is None else tuple(tuple(float(v) for v in lw) for lw in layer_weights),
+            len(pixel_targets), self.jit_compile, tuple(x0.shape),  # one step per image size
         )
+        cache = self.__dict__.setdefault("_step_cache", {})
+        step_fn = cache.get(key)
+        if step_fn is None:
+            objective = self.build_objective(
+                content_layers, style_layers, weights, masked, layer_weights=layer_weights
+            )
+            if pixel_targets:
+                objective, _ = _with_pixel_targets(objective, targets, pixel_targets)
+            step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = step_fn
         if pixel_targets:
-            objective, targets = _with_pixel_targets(objective, targets, pixel_targets)
-        step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
+            _, targets = _with_pixel_targets(None, targets, pixel_targets)
         shape = (1, *x0.shape)
 
         def fun(x):
