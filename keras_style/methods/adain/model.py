@@ -337,8 +337,10 @@ class AdaIN(keras.Model):
         return out
 
     def _pad8(self, x):
-        """keras.applications VGGs floor-pool: reflect-pad to a multiple of 8 so the decoder's
-        output covers the input (then cropped). vgg19_normalised ceil-pools (no padding)."""
+        """The input the encoder sees. vgg19_normalised ceil-pools like both original codes:
+        the image as it is (the decoder returns 8*ceil(h/8) rows, cropped by the callers).
+        The keras.applications VGGs (no original code) floor-pool: reflect-pad the bottom and
+        right to a multiple of 8 so the decoder's output covers the input (then cropped)."""
         if self.encoder_name == "vgg19_normalised":
             return x
         shape = ops.shape(x)
@@ -358,7 +360,10 @@ class AdaIN(keras.Model):
                 learning_rate=adain_learning_rate(), beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON
             )
         kwargs.setdefault("jit_compile", "auto")
-        super().compile(optimizer=optimizer, **kwargs)
+        from keras_style.losses.mixed_precision import wrap_optimizer
+
+        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
+        super().compile(optimizer=wrap_optimizer(self, optimizer), **kwargs)
 
     def compile_from_config(self, config):
         opt = config.get("optimizer") if isinstance(config, dict) else None
