@@ -282,7 +282,10 @@ class ArbitraryStylization(keras.Model):
             from keras_style.registry import get
 
             layers = list(dict.fromkeys(self.content_layers + self.style_layers))
-            net = get(self.loss_network_name, layers=layers, weights=self.backbone_weights)
+            from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
+
+            # float32 even under mixed precision (docs/mixed_precision.md)
+            net = get(self.loss_network_name, layers=layers, weights=self.backbone_weights, dtype=LOSS_NETWORK_DTYPE)
             net.trainable = False
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
@@ -295,7 +298,10 @@ class ArbitraryStylization(keras.Model):
             optimizer = keras.optimizers.Adam(LEARNING_RATE)
         _ = self.loss_network()  # build the extractor outside any traced function
         kwargs.setdefault("jit_compile", False)
-        return super().compile(optimizer=optimizer, **kwargs)
+        from keras_style.losses.mixed_precision import wrap_optimizer
+
+        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
+        return super().compile(optimizer=wrap_optimizer(self, optimizer), **kwargs)
 
     def compile_from_config(self, config):
         """A loaded model is not re-compiled (compiling builds the loss network)."""

@@ -38,6 +38,7 @@ from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
 from keras_style.losses import functional as F
+from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
 from keras_style.methods.johnson.networks import JohnsonTransformer
 from keras_style.registry import register
 
@@ -299,7 +300,8 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             from keras_style.registry import get
 
             layers = list(dict.fromkeys(self.content_layers + self.style_layers))
-            net = get(self.loss_network_name, layers=layers, weights=self.weights_id)
+            # float32 even under mixed precision (docs/mixed_precision.md)
+            net = get(self.loss_network_name, layers=layers, weights=self.weights_id, dtype=LOSS_NETWORK_DTYPE)
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
 
@@ -316,6 +318,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
     def compile(self, *args, **kwargs):
         _ = self.loss_network  # build the extractor outside any traced function
         kwargs.setdefault("jit_compile", False)
+        args, kwargs = wrap_compile_args(self, args, kwargs)  # loss scale for mixed_float16
         return super().compile(*args, **kwargs)
 
     def compile_from_config(self, config):

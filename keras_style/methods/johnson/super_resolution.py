@@ -22,6 +22,7 @@ from keras import ops
 
 from keras_style.errors import ConfigError
 from keras_style.losses import functional as F
+from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
 from keras_style.methods.johnson.networks import JohnsonSRNetwork
 from keras_style.methods.johnson.style_transfer import (
     _StylizeMixin,
@@ -119,13 +120,18 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
         if self._loss_net is None and self.loss_kind == "feature":
             from keras_style.registry import get
 
-            net = get(self.loss_network_name, layers=[self.content_layer], weights=self.weights_id)
+            # float32 even under mixed precision (docs/mixed_precision.md)
+            net = get(
+                self.loss_network_name, layers=[self.content_layer], weights=self.weights_id,
+                dtype=LOSS_NETWORK_DTYPE,
+            )
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
 
     def compile(self, *args, **kwargs):
         _ = self.loss_network
         kwargs.setdefault("jit_compile", False)
+        args, kwargs = wrap_compile_args(self, args, kwargs)  # loss scale for mixed_float16
         return super().compile(*args, **kwargs)
 
     def compile_from_config(self, config):

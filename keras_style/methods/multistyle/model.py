@@ -369,8 +369,12 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             from keras_style.registry import get
 
             layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+            from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
+
+            # float32 even under mixed precision (docs/mixed_precision.md)
             net = get(
-                self.loss_network_name, layers=layers, weights=self.backbone_weights, pooling=self.pooling
+                self.loss_network_name, layers=layers, weights=self.backbone_weights, pooling=self.pooling,
+                dtype=LOSS_NETWORK_DTYPE,
             )
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
@@ -472,6 +476,10 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         if not args and "optimizer" not in kwargs:
             kwargs["optimizer"] = keras.optimizers.Adam(1e-3)  # Magenta --learning_rate 1e-3
         kwargs.setdefault("jit_compile", False)
+        from keras_style.losses.mixed_precision import wrap_compile_args
+
+        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
+        args, kwargs = wrap_compile_args(self, args, kwargs)
         return super().compile(*args, **kwargs)
 
     def compile_from_config(self, config):
