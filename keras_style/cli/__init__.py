@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "keras_style.cli.denoise_cmds",
     "keras_style.cli.dream_cmds",
     "keras_style.cli.sheet_cmds",
+    "keras_style.cli.export_cmds",
 ]
 
 

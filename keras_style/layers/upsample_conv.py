@@ -108,12 +108,28 @@ class UpsampleConv2D(keras.layers.Layer):
     def call(self, inputs):
         x = inputs
         if self.size > 1:
-            for ax in spatial_axes(self.data_format):
-                x = ops.repeat(x, self.size, axis=ax)
+            x = self._nearest(x)
         p = self.kernel_size // 2
         mode = "reflect" if self.padding == "reflect" else "constant"
         x = pad_spatial(x, ((p, p), (p, p)), self.data_format, mode)
         return self.conv(x)
+
+    def _nearest(self, x):
+        """Nearest upsampling as 4-D reshape + tile + reshape, one spatial axis at a time (the
+        values of ``ops.repeat`` on each axis). Static channel counts and rank-4 tensors keep
+        every op a builtin of LiteRT (whose conv needs a known input depth) and of ONNX; see
+        ``docs/export.md``."""
+        s = self.size
+        shape = ops.shape(x)
+        if self.data_format == "channels_last":
+            h, w, c = shape[1], shape[2], x.shape[3]
+            x = ops.tile(ops.reshape(x, (-1, w, 1, c)), (1, 1, s, 1))  # (N H, W, s, C)
+            x = ops.tile(ops.reshape(x, (-1, h, 1, w * s * c)), (1, 1, s, 1))  # (N, H, s, W s C)
+            return ops.reshape(x, (-1, h * s, w * s, c))
+        c, h, w = x.shape[1], shape[2], shape[3]
+        x = ops.tile(ops.reshape(x, (-1, w, 1)), (1, 1, s))  # (N C H, W, s)
+        x = ops.tile(ops.reshape(x, (-1, h, 1, w * s)), (1, 1, s, 1))  # (N C, H, s, W s)
+        return ops.reshape(x, (-1, c, h * s, w * s))
 
     def compute_output_shape(self, input_shape):
         return self.conv.compute_output_shape(self._upsampled_shape(input_shape))

@@ -1,0 +1,147 @@
+"""Export (docs/export.md): the exported file runs in its own runtime and matches Keras.
+
+Tiny configs of the real architectures; each exported file is run at two input sizes
+(dynamic height and width) in onnxruntime, the LiteRT interpreter (builtin ops only) or
+TensorFlow's SavedModel loader and compared with the Keras network within 1e-4.
+"""
+
+import importlib.util
+import keras
+import numpy as np
+import pytest
+
+import keras_style as ks
+from keras_style.errors import ConfigError, ConversionError
+from keras_style.export import OutputExistsError, export_model, export_spec, run_exported
+from keras_style.registry import describe
+
+SIZES = ((24, 36), (40, 28))
+HAS = {m: importlib.util.find_spec(m) is not None for m in ("tf2onnx", "onnxruntime", "ai_edge_litert")}
+SUFFIX = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
+NEEDS = {"onnx": ("tf2onnx", "onnxruntime"), "litert": ("ai_edge_litert",), "saved_model": ()}
+
+
+def _skip_without(fmt):
+    missing = [m for m in NEEDS[fmt] if not HAS[m]]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+def _inputs(spec, size, rng):
+    out = []
+    for name, shape in spec.inputs:
+        if len(shape) == 4:
+            out.append(rng.random((1, *size, 3)).astype("float32"))
+        else:  # style weights: a blend of two styles
+            w = np.zeros((1, shape[1]), "float32")
+            w[0, 0], w[0, -1] = 0.3, 0.7
+            out.append(w)
+    return out
+
+
+def _check(model, fmt, tmp_path, sizes=SIZES):
+    _skip_without(fmt)
+    spec = export_spec(model)
+    path = export_model(model, tmp_path / f"m{SUFFIX[fmt]}", format=fmt)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        ins = _inputs(spec, size, rng)
+        ref = keras.ops.convert_to_numpy(spec.call(*[keras.ops.convert_to_tensor(a) for a in ins]))
+        got = run_exported(path, *ins)
+        assert got.shape == ref.shape
+        assert float(np.abs(got - ref).max()) < 1e-4
+    return path
+
+
+def _johnson_resize():
+    cfg = dict(describe("johnson")["test_config"], upsampling="resize_conv", normalization="instance")
+    return ks.get("johnson", **cfg)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert", "saved_model"])
+def test_johnson_resize_conv_every_format(fmt, tmp_path):
+    path = _check(_johnson_resize(), fmt, tmp_path)
+    if fmt == "litert":  # builtin ops only: no Flex (TF Select) custom op in the file
+        assert b"Flex" not in path.read_bytes()
+
+
+def test_multistyle_two_inputs_onnx_and_litert(tmp_path):
+    m = ks.get("multistyle", **describe("multistyle")["test_config"])
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    _check(m, "onnx", tmp_path / "a")
+    _check(m, "litert", tmp_path / "b")
+
+
+def test_arbitrary_two_inputs_onnx(tmp_path):
+    m = ks.get("arbitrary_stylization", **describe("arbitrary_stylization")["test_config"])
+    _check(m, "onnx", tmp_path)
+
+
+def test_realesrgan_tiny_onnx(tmp_path):
+    m = ks.get("realesrgan_x4plus", **describe("realesrgan_x4plus")["test_config"])
+    _check(m, "onnx", tmp_path, sizes=((12, 10), (8, 14)))
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_unknown_format_and_existing_output(tmp_path):
+    m = _johnson_resize()
+    with pytest.raises(ConfigError, match="Unknown export format"):
+        export_model(m, tmp_path / "m.xyz", format="coreml")
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"keep")
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        export_model(m, target, format="onnx")
+    assert target.read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_optimisation_method_cannot_be_exported(tmp_path):
+    m = ks.get("gatys", **describe("gatys")["test_config"])
+    with pytest.raises(ConfigError, match="not a feed-forward image network"):
+        export_model(m, tmp_path / "g.onnx", format="onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_litert_refusal_names_the_op_and_the_formats_that_work(tmp_path, monkeypatch):
+    """A network with an op LiteRT has no builtin for (here tf.linalg.det) is refused."""
+    import tensorflow as tf
+
+    from keras_style import export as exp
+
+    m = _johnson_resize()
+    spec = export_spec(m)
+    bad = exp.ExportSpec(
+        spec.network,
+        spec.inputs,
+        lambda x: spec.call(x) * tf.reshape(tf.linalg.det(tf.reshape(x[:, :2, :2, 0], (-1, 2, 2))), (-1, 1, 1, 1)),
+        "bad",
+    )
+    monkeypatch.setattr(exp, "export_spec", lambda model: bad)
+    with pytest.raises(ConversionError, match="(?s)builtin.*--format onnx"):
+        exp.export_model(m, tmp_path / "m.tflite", format="litert")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_export_and_errors(tmp_path, capsys):
+    from keras_style.cli import main
+
+    m = _johnson_resize()
+    src = tmp_path / "tiny.keras"
+    m.save(src)
+    out = tmp_path / "sm"
+    argv = ["export", str(src), "--format", "saved_model", "-o", str(out)]
+    assert main(argv) == 0
+    assert (out / "saved_model.pb").is_file()
+    assert "wrote" in capsys.readouterr().out
+    assert main(argv) == 1  # exists, no --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    bad = tmp_path / "tiny.onnx"
+    assert main(["export", str(src), "--format", "pdf", "-o", str(bad)]) == 1
+    assert "Unknown --format" in capsys.readouterr().err
+    assert main(["export", "johnson", "-o", str(bad)]) == 1  # a bare registry name: random weights
+    assert not bad.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sm", "tiny.keras"]
