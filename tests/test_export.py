@@ -145,3 +145,48 @@ def test_cli_export_and_errors(tmp_path, capsys):
     assert main(["export", "johnson", "-o", str(bad)]) == 1  # a bare registry name: random weights
     assert not bad.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sm", "tiny.keras"]
+
+
+# ------------------------------------------------------------------ ONNX fast path
+
+_FAST = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("ks_onnx_fast", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+mod.stylize_file(sys.argv[2], sys.argv[3], sys.argv[4])
+heavy = sorted(m for m in ("keras", "tensorflow", "keras_style") if m in sys.modules)
+print("HEAVY", heavy)
+"""
+
+
+def test_onnx_fast_path_without_keras(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from keras_style.cli import main
+
+    _skip_without("onnx")
+    m = _johnson_resize()
+    onnx_path = export_model(m, tmp_path / "tiny.onnx", format="onnx")
+    photo = np.random.default_rng(1).random((30, 42, 3)).astype("float32")
+    ks.save_image(photo, tmp_path / "photo.png")
+    photo = ks.load_image(tmp_path / "photo.png")
+    ref = m.stylize(photo)
+    module = ks.__file__.replace("__init__.py", "onnx_runtime.py")
+    out = tmp_path / "fast.png"
+    r = subprocess.run(
+        [sys.executable, "-c", _FAST, module, str(tmp_path / "photo.png"), str(onnx_path), str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "HEAVY []" in r.stdout  # neither Keras nor TensorFlow was imported
+    got = ks.load_image(out)
+    assert got.shape == ref.shape
+    assert float(np.abs(got - ref).max()) <= 1.0 / 255 + 1e-6  # 8-bit rounding only
+    # the CLI takes the same path for --model FILE.onnx
+    out2 = tmp_path / "cli.png"
+    assert main(["stylize", str(tmp_path / "photo.png"), "--model", str(onnx_path), "-o", str(out2)]) == 0
+    assert np.array_equal(ks.load_image(out2), got)
+    assert main(["stylize", str(tmp_path / "photo.png"), "--model", str(onnx_path), "-o", str(out2)]) == 1
+    assert "--overwrite" in capsys.readouterr().err

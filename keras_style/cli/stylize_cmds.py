@@ -245,10 +245,33 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
+def _run_onnx(args):
+    """``--model FILE.onnx``: the exported network in onnxruntime (keras_style.onnx_runtime)."""
+    from keras_style.onnx_runtime import FastPathError, stylize_file
+
+    index = getattr(args, "style_index", None)
+    if index is not None and not isinstance(index, int):
+        raise ConfigError("--model FILE.onnx takes one --style-index N (no blends).")
+    if len(args.style or []) > 1:
+        raise ConfigError("--model FILE.onnx takes at most one --style image.")
+    try:
+        out = stylize_file(
+            args.content, args.model, args.output, style=(args.style or [None])[0],
+            style_index=index or 0, overwrite=args.overwrite,
+        )
+    except FastPathError as e:
+        raise ConfigError(str(e)) from None
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
 def run(args):
     import contextlib
     import sys
 
+    if args.model and str(args.model).lower().endswith(".onnx"):
+        return _run_onnx(args)
     import keras_style as ks
 
     to_stdout = str(args.output) == "-"
