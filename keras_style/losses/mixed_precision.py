@@ -20,6 +20,8 @@ has float32's range) nothing is wrapped.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -43,9 +45,24 @@ class BoundedLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
         super().__init__(inner_optimizer, **kwargs)
         self.max_scaled_loss = float(max_scaled_loss)
 
+    def _cap(self, value):
+        """2**floor(log2(max_scaled_loss / |value|)) for a Python float (None if not finite)."""
+        value = abs(float(value))
+        if not math.isfinite(value):
+            return None
+        return 2.0 ** math.floor(math.log2(self.max_scaled_loss / max(value, 1e-30)))
+
     def scale_loss(self, loss):
         if not self.built:
-            return super().scale_loss(loss)
+            # First eager step (run_eagerly, torch): the scale variable does not exist yet and
+            # is created from `initial_scale` when the gradients are applied, so cap that.
+            try:
+                cap = self._cap(ops.convert_to_numpy(loss))
+            except Exception:  # a symbolic loss: Keras builds the optimizer before tracing
+                return super().scale_loss(loss)
+            if cap is not None:
+                self.initial_scale = min(float(self.initial_scale), cap)
+            return ops.multiply(loss, ops.cast(self.initial_scale, loss.dtype))
         value = ops.abs(ops.cast(ops.stop_gradient(loss), "float32"))
         cap = ops.power(
             2.0, ops.floor(ops.log2(self.max_scaled_loss / ops.maximum(value, 1e-30)))
