@@ -29,7 +29,7 @@ def _skip_without(fmt):
 
 def _inputs(spec, size, rng):
     out = []
-    for name, shape in spec.inputs:
+    for _name, shape in spec.inputs:
         if len(shape) == 4:
             out.append(rng.random((1, *size, 3)).astype("float32"))
         else:  # style weights: a blend of two styles
