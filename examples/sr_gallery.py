@@ -49,6 +49,7 @@ def main(argv=None):
     p.add_argument("--margin", type=int, default=16, help="context around it, output pixels (a multiple of 4)")
     p.add_argument("--johnson", default="johnson_sr_x4",
                    help="Johnson SR model (preset name or .keras file; 'none' leaves the column out)")
+    p.add_argument("--johnson-label", default="Johnson SR x4 (ours)")
     p.add_argument("--no-histogram-matching", action="store_true")
     p.add_argument("-o", "--output", default=str(HERE / "gallery" / "super_resolution.jpg"))
     p.add_argument("--quality", type=int, default=88)
@@ -67,7 +68,7 @@ def main(argv=None):
     if args.johnson.lower() != "none":
         jm = ks.get(args.johnson) if not args.johnson.endswith(".keras") else keras.saving.load_model(args.johnson)
         hm = False if args.no_histogram_matching else None
-        models.append(("Johnson SR x4 (ours)", lambda lr: jm.upscale(lr, histogram_matching=hm)))
+        models.append((args.johnson_label, lambda lr: jm.upscale(lr, histogram_matching=hm)))
 
     cells = []
     for name, top, left in CROPS:
