@@ -169,7 +169,26 @@ def _fast_path(argv):
     if parser is None:  # the command's parser needs the full package
         return
     # exits with the help or a usage error; a valid command line returns and runs
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    model = getattr(args, "model", None)
+    if getattr(args, "command", None) == "stylize" and str(model or "").lower().endswith(".onnx"):
+        _run_onnx_without_keras(args)
+
+
+def _run_onnx_without_keras(args):
+    """``stylize --model FILE.onnx`` in onnxruntime, before Keras or TensorFlow is imported
+    (``keras_style/onnx_runtime.py`` needs only numpy, Pillow and onnxruntime)."""
+    from keras_style.cli.stylize_cmds import _run_onnx
+    from keras_style.errors import KerasStyleError
+
+    try:
+        code = _run_onnx(args)
+    except (KerasStyleError, OSError) as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"keras-style: error: {' '.join(str(e).split()) or type(e).__name__}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code)
 
 
 def before_heavy_imports():
