@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def painting_of(model_name, style):
     if style:
         return str(style)
+    model_name = model_name.partition(":")[0]
     if model_name in ks.weights.names():
         m = ks.weights.manifest(model_name)
         s = (m.get("provenance") or {}).get("style_image")
@@ -47,7 +48,11 @@ def painting_of(model_name, style):
 def make_runner(kind, name, args):
     """A function photo -> stylized array for a preset name or a method."""
     if kind == "model":
-        model = ks.get(name)
+        # "multistyle_26:19": a multi-style preset with the style index to measure
+        base, _, index = name.partition(":")
+        model = ks.get(base)
+        if index:
+            return lambda photo, painting: model.stylize(photo, style=int(index))
         return lambda photo, painting: model.stylize(photo)
     if name == "gatys":
         model = ks.get("gatys", backbone_weights=args.weights) if _takes(ks.get, "gatys", "backbone_weights") \
@@ -75,7 +80,8 @@ def _takes(get, name, arg):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("photos", help="a folder of photos (or one photo)")
-    p.add_argument("--model", action="append", default=[], help="a preset or .keras file (repeatable)")
+    p.add_argument("--model", action="append", default=[],
+                   help="a preset or .keras file (repeatable); NAME:K picks style K of a multi-style preset")
     p.add_argument("--method", action="append", default=[],
                    help="gatys, adain or arbitrary_stylization, with --style (repeatable)")
     p.add_argument("--style", default=None, help="the painting (default: each preset's own)")
@@ -120,7 +126,7 @@ def main(argv=None):
             print(f"{name:28s} {photo.name:22s} {r['style_distance']:7.3f} {r['content_distance']:8.3f} {dt:8.2f}",
                   flush=True)
             if args.save:
-                out = Path(args.save) / f"{Path(name).stem}_{photo.stem}.png"
+                out = Path(args.save) / f"{Path(name.replace(':', '_')).stem}_{photo.stem}.png"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 ks.save_image(y, str(out), overwrite=True)
         s, c, t = (float(np.mean(v)) for v in zip(*rows))
