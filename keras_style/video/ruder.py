@@ -90,7 +90,7 @@ VGG_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32) / 255.0
 # Multi-pass defaults: artistic_video_multiPass.lua (manuelruder/artistic-videos) options
 # -num_passes 15, -num_iterations 100 (per pass), -use_temporalLoss_after 8,
 # -temporal_weight 5e2, -blendWeight 1.0, -blendWeight_lastPass 0.0, -init random,
-# -tol_loss_relative 0 (no early stop); METHODS §5.3 of the paper (IJCV 2018).
+# -tol_loss_relative 0 (no early stop); section 5.3 of the paper (Ruder et al., IJCV 2018); docs/methods/ruder.md.
 DEFAULT_PASSES = 15
 DEFAULT_STEPS_PER_PASS = 100
 DEFAULT_TEMPORAL_AFTER = 8

@@ -458,7 +458,7 @@ def _available_memory():
 
 
 def _latent_size(n):
-    """Latent rows for ``n`` input rows (official encoder, METHODS §4.3)."""
+    """Latent rows for ``n`` input rows (the official encoder, model.py of the style-aware code)."""
     n = n + 30 - 2  # reflect pad 15, 3x3 valid conv
     for _ in range(4):  # 3x3 stride-2 valid convs
         n = (n - 3) // 2 + 1
