@@ -1,11 +1,15 @@
 """Gallery pictures of the pretrained feed-forward networks (offline, a minute on a CPU).
 
     python examples/gallery_pretrained.py            # writes examples/gallery/multistyle_26_sheet.jpg
-                                                     # and examples/gallery/arbitrary_strip.jpg
+                                                     # examples/gallery/arbitrary_strip.jpg
+                                                     # and examples/gallery/masks_strip.jpg
 
 - ``multistyle_26``: the contact sheet of all 26 styles on a bundled photo (160 px).
 - ``arbitrary_stylization``: photo | Starry Night | the Great Wave at strength 0.5 |
   a 50/50 blend of both with the photo's colours preserved (300 px).
+- spatial masks: photo | the mask (a soft left-right ramp) | ``multistyle_26`` styles 22
+  and 13, one per side | ``arbitrary_stylization`` Starry Night and the Great Wave, one per
+  side (300 px). Both condition every normalisation layer per pixel, so there is no seam.
 """
 
 import argparse
@@ -41,7 +45,20 @@ def main():
     ]
     strip = np.concatenate([np.clip(np.asarray(r, "float32"), 0, 1) for r in row], axis=1)
     ks.save_image(strip, out / "arbitrary_strip.jpg", overwrite=True, quality=88)
-    print("wrote", out / "multistyle_26_sheet.jpg", "and", out / "arbitrary_strip.jpg")
+
+    h, w = photo.shape[:2]
+    ramp = np.clip((np.arange(w, dtype="float32") / w - 0.4) / 0.2, 0.0, 1.0)  # soft edge
+    right = np.repeat(ramp[None], h, axis=0)
+    masks = [1.0 - right, right]
+    row = [
+        photo,
+        np.repeat(right[..., None], 3, axis=-1),
+        ks.get("multistyle_26").stylize(photo, style=[22, 13], masks=masks),
+        arb.stylize(photo, [starry, wave], masks=masks),
+    ]
+    strip = np.concatenate([np.clip(np.asarray(r, "float32"), 0, 1) for r in row], axis=1)
+    ks.save_image(strip, out / "masks_strip.jpg", overwrite=True, quality=88)
+    print("wrote", out / "multistyle_26_sheet.jpg", out / "arbitrary_strip.jpg", "and", out / "masks_strip.jpg")
 
 
 if __name__ == "__main__":

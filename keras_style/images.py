@@ -88,6 +88,7 @@ __all__ = [
     "save_image",
     "to_float_image",
     "resize_image",
+    "load_masks",
     "image_info",
     "ImageError",
     "DEFAULT_MAX_PIXELS",
@@ -376,6 +377,62 @@ def resize_image(img, size=None, max_size=None, shape=None):
     if orig_dtype in (np.uint8, np.uint16):
         return np.round(out).astype(orig_dtype)
     return out
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+def load_masks(masks, shape, count=None):
+    """Spatial style masks -> per-pixel style weights and coverage, at ``shape = (H, W)``.
+
+    Each mask is anything `load_image` reads (a path, PIL image, HxW / HxWxC array: uint8,
+    bool or float in [0, 1]); colour masks are averaged over their channels (white = this
+    style, black = not). Masks of another size are resized to ``shape`` (`resize_image`,
+    antialiased, so edges become soft ramps rather than jagged steps).
+
+    Returns ``(weights, coverage)``: float32 ``(H, W, K)`` weights that sum to 1 wherever
+    some mask is non-zero (each mask divided by the sum of all masks there), and float32
+    ``(H, W)`` coverage ``min(1, sum of masks)``. Where no mask covers a pixel the weights
+    are uniform and the coverage is 0: callers keep the input photo there.
+
+    Args:
+        masks: a list of masks, one per style (or one mask).
+        shape: ``(height, width)`` of the image being stylized.
+        count: the number of styles the masks must match (None: any).
+
+    Raises:
+        ConfigError: a count that differs from ``count``, or a mask that is all zeros.
+        ImageError: a mask that is not an image.
+    """
+    if masks is None or isinstance(masks, (str, os.PathLike, Image.Image, np.ndarray)):
+        masks = [masks]
+    masks = list(masks)
+    if not masks or any(m is None for m in masks):
+        raise ConfigError("masks must be a list of mask images (one per style), got none.")
+    if count is not None and len(masks) != count:
+        raise ConfigError(
+            f"Got {len(masks)} mask(s) for {count} style(s); give one mask per style, in the "
+            "same order."
+        )
+    h, w = (int(v) for v in shape)
+    planes = []
+    for k, src in enumerate(masks):
+        try:
+            m = load_image(src).mean(axis=-1)
+        except ImageError as e:
+            raise ImageError(f"mask {k}: {e}") from None
+        if m.shape != (h, w):
+            m = resize_image(m, shape=(h, w))
+        if float(m.max()) <= 0.0:
+            raise ConfigError(f"mask {k} is all zeros: its style would apply nowhere.")
+        planes.append(np.clip(m, 0.0, 1.0).astype(np.float32))
+    stack = np.stack(planes, axis=-1)
+    total = stack.sum(axis=-1)
+    covered = total > 1e-6
+    weights = np.where(
+        covered[..., None], stack / np.maximum(total, 1e-6)[..., None], np.float32(1.0 / len(planes))
+    ).astype(np.float32)
+    return weights, np.minimum(total, 1.0).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- PIL side

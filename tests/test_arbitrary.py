@@ -424,3 +424,42 @@ def test_cli_stylize(pretrained_home, tmp_path, rng, example_images, monkeypatch
     ]
     assert main(argv) == 0
     assert load_image(out).shape == (40, 48, 3)
+
+
+# ----------------------------------------------------------------------------- spatial masks
+
+
+def test_masks_give_regions_their_styles(tiny, rng):
+    model = tiny
+    photo = _img(rng, 37, 45)  # odd size: the transformer rounds up, the maps follow
+    sa, sb = _img(rng, 48, 48), _img(rng, 40, 56)
+    ones = np.ones((37, 45), "float32")
+    np.testing.assert_allclose(model.stylize(photo, [sa], masks=[ones]), model.stylize(photo, sa), atol=1e-5)
+    half = np.full((37, 45), 0.5, "float32")
+    np.testing.assert_allclose(
+        model.stylize(photo, [sa, sb], masks=[half, half]),
+        model.stylize(photo, [sa, sb], style_weights=[0.5, 0.5]),
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        model.stylize(photo, [sa], masks=[ones], strength=0.5), model.stylize(photo, sa, strength=0.5), atol=1e-5
+    )
+    top = np.zeros((37, 45), "float32")
+    top[:18] = 1.0
+    only_top = model.stylize(photo, [sa], masks=[top])
+    np.testing.assert_allclose(only_top[18:], photo[18:], atol=1e-6)
+    # tiled == untiled with a map
+    big = _img(rng, 8, 8)
+    from keras_style.images import resize_image
+
+    big = resize_image(big, shape=(150, 130))
+    yy = np.linspace(0, 1, 150, dtype="float32")[:, None] * np.ones((1, 130), "float32")
+    full = model.stylize(big, [sa, sb], masks=[yy, 1 - yy])
+    tiled = model.stylize(big, [sa, sb], masks=[yy, 1 - yy], tile=64, overlap=64)
+    assert np.abs(full - tiled).max() <= 2 / 255
+    with pytest.raises(ConfigError, match="not both"):
+        model.stylize(photo, [sa, sb], masks=[top, 1 - top], style_weights=[1, 1])
+    with pytest.raises(ConfigError, match="one mask per style"):
+        model.stylize(photo, [sa, sb], masks=[top])
+    with pytest.raises(ImageError, match="mask 0"):
+        model.stylize(photo, [sa], masks=["/nonexistent/mask.png"])

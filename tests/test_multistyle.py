@@ -429,6 +429,19 @@ def test_cli_stylize_style_index_and_sheet(tiny_model, rng, tmp_path, capsys):
     assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "5", "-o", str(tmp_path / "x.png")]) == 1
     assert "outside 0-2" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+    # spatial masks: one --style-index per --mask
+    left = np.zeros((30, 26), "float32")
+    left[:, :13] = 1.0
+    ks.save_image(np.repeat(left[..., None], 3, -1), tmp_path / "left.png")
+    ks.save_image(np.repeat(1 - left[..., None], 3, -1), tmp_path / "right.png")
+    masked = tmp_path / "masked.png"
+    assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "0", "2",
+                 "--mask", str(tmp_path / "left.png"), str(tmp_path / "right.png"), "-o", str(masked)]) == 0
+    ref = tiny_model.stylize(ks.load_image(photo), style=[0, 2], masks=[left, 1 - left])
+    assert np.abs(ks.load_image(masked) - ref).max() <= 1 / 255 + 1e-6
+    assert main(["stylize", str(photo), "--model", str(model_path), "--style-index", "0", "2",
+                 "--mask", str(tmp_path / "left.png"), "-o", str(tmp_path / "y.png")]) == 1
+    assert "one mask per style" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
     sheet = tmp_path / "sheet.png"
     assert main(["sheet", str(photo), "--model", str(model_path), "--columns", "2", "-o", str(sheet)]) == 0
     arr = ks.load_image(sheet)
@@ -470,3 +483,56 @@ def test_network_on_torch_backend(tiny_model, rng, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ref, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- spatial masks
+
+
+def test_masks_give_regions_their_styles_seamlessly(tiny_model, rng, tmp_path):
+    m = tiny_model
+    img = rng.random((29, 23, 3)).astype("float32")  # odd size: the map is padded like the image
+    # one mask over everything: exactly that style
+    np.testing.assert_allclose(m.stylize(img, style=[2], masks=[np.ones((29, 23))]), m.stylize(img, style=2), atol=1e-6)
+    # the per-pixel weights are linear in the norms' scale and shift: two masks of 0.5
+    # everywhere give exactly the 50/50 blend
+    half = np.full((29, 23), 0.5, "float32")
+    np.testing.assert_allclose(
+        m.stylize(img, style=[0, 2], masks=[half, half]), m.stylize(img, style={0: 1.0, 2: 1.0}), atol=1e-5
+    )
+    # left / right halves: each side leans to its own style; uncovered pixels keep the photo
+    left = np.zeros((29, 23), "float32")
+    left[:, :11] = 1.0
+    right = 1.0 - left
+    split = m.stylize(img, style=[0, 2], masks=[left, right])
+    a, b = m.stylize(img, style=0), m.stylize(img, style=2)
+    assert np.abs(split[:, :5] - a[:, :5]).mean() < np.abs(split[:, :5] - b[:, :5]).mean()
+    assert np.abs(split[:, -5:] - b[:, -5:]).mean() < np.abs(split[:, -5:] - a[:, -5:]).mean()
+    only_left = m.stylize(img, style=[0], masks=[left])
+    np.testing.assert_allclose(only_left[:, 11:], img[:, 11:], atol=1e-6)
+    # a mask file of another size is resized to the image
+    from PIL import Image
+
+    Image.fromarray((left * 255).astype("uint8")).resize((46, 58), Image.NEAREST).save(tmp_path / "left.png")
+    from_file = m.stylize(img, style=[0], masks=[str(tmp_path / "left.png")])
+    assert np.abs(from_file - only_left).mean() < 2e-3  # antialiased resize: soft edges
+    np.testing.assert_allclose(from_file[:, 15:], img[:, 15:], atol=1e-6)
+    with pytest.raises(ConfigError, match="one mask per style"):
+        m.stylize(img, style=[0, 1], masks=[left])
+    with pytest.raises(ConfigError, match="all zeros"):
+        m.stylize(img, style=[0], masks=[np.zeros((29, 23))])
+    with pytest.raises(ConfigError, match="list of styles"):
+        m.stylize(img, style=0, masks=[left])
+    with pytest.raises(ConfigError, match="outside 0-2"):
+        m.stylize(img, style=[0, 5], masks=[left, right])
+
+
+def test_masked_tiled_equals_untiled(rng):
+    m = MultiStyleTransfer(num_styles=3, backbone_weights=None, contract_filters=(4, 8, 8),
+                           num_residual_blocks=0, expand_filters=(4, 4))
+    _randomize_tables(m.network, rng)
+    yy, xx = np.mgrid[0:75, 0:69] / 12.0
+    img = np.stack([np.sin(yy) * 0.5 + 0.5, np.cos(xx) * 0.5 + 0.5, (yy + xx) / 8.0 % 1.0], -1).astype("float32")
+    ramp = np.clip(xx / xx.max(), 0, 1).astype("float32")
+    full = m.stylize(img, style=[0, {1: 0.5, 2: 0.5}], masks=[ramp, 1.0 - ramp])
+    tiled = m.stylize(img, style=[0, {1: 0.5, 2: 0.5}], masks=[ramp, 1.0 - ramp], tile=32, overlap=16)
+    assert np.abs(tiled - full).max() < 2 / 255

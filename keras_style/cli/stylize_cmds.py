@@ -32,8 +32,12 @@ STYLIZE_OPTIONS = [
     ("--strength", "strength", dict(type=float, help="blend with the input in [0, 1] (johnson)")),
     ("--preserve-color", "preserve_color", dict(action="store_true", default=None, help="keep the content's colours")),
     ("--style-weights", "style_weights", dict(type=float, nargs="+", help="weights of several styles")),
-    ("--style-index", "style_index", dict(type=lambda v: _style_spec(v), help="built-in style of a "
-                                          "multi-style model: 7, or a blend 3:0.5,12:0.5 (multistyle_26)")),
+    ("--style-index", "style_index", dict(type=lambda v: _style_spec(v), nargs="+", help="built-in style "
+                                          "of a multi-style model: 7, or a blend 3:0.5,12:0.5 (multistyle_26); "
+                                          "several with --mask, one per mask")),
+    ("--mask", "masks", dict(nargs="+", help="spatial control: one mask image per style (white = that "
+                                             "style; uncovered pixels keep the photo), in the order of "
+                                             "--style / --style-index (multistyle_26, arbitrary_stylization)")),
     ("--content-weight", "content_weight", dict(type=float)),
     ("--style-weight", "style_weight", dict(type=float)),
     ("--tv-weight", "tv_weight", dict(type=float)),
@@ -250,8 +254,12 @@ def _run_onnx(args):
     from keras_style.onnx_runtime import FastPathError, stylize_file
 
     index = getattr(args, "style_index", None)
+    if isinstance(index, list):
+        index = index[0] if len(index) == 1 else index
     if index is not None and not isinstance(index, int):
         raise ConfigError("--model FILE.onnx takes one --style-index N (no blends).")
+    if getattr(args, "masks", None):
+        raise ConfigError("--model FILE.onnx has no --mask; use the preset or a .keras model.")
     if len(args.style or []) > 1:
         raise ConfigError("--model FILE.onnx takes at most one --style image.")
     try:
@@ -306,6 +314,13 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
         )
     needs_style = needs_style and takes_style
     options = {d: getattr(args, d) for _, d, _ in STYLIZE_OPTIONS if getattr(args, d) is not None}
+    masked = "masks" in options
+    if "style_index" in options and len(options["style_index"]) == 1 and not masked:
+        options["style_index"] = options["style_index"][0]
+    if masked and folder_mode:
+        raise ConfigError("--mask is for one content image (the masks are drawn for it), not a folder.")
+    if masked and styles and len(options["masks"]) != len(styles):
+        raise ConfigError(f"{len(options['masks'])} --mask image(s) for {len(styles)} --style image(s); give one mask per style.")
     if args.quiet:
         options["verbose"] = 0
     accepted = _accepted(model.stylize)[0]
@@ -325,7 +340,7 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
         style_arg = [str(s) for s in styles]
         call = [image if image is not None else str(content)]
         if styles:
-            call.append(style_arg[0] if len(style_arg) == 1 else style_arg)
+            call.append(style_arg[0] if len(style_arg) == 1 and not masked else style_arg)
         result = model.stylize(*call, **_auto_tile(model, what, call[0], options, args))
         if to_stdout:
             _write_stdout(result, to_stdout)

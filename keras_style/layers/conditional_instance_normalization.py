@@ -13,6 +13,7 @@ from keras import ops
 from keras_style.errors import ConfigError
 from keras_style.layers._common import channel_axis, check_positive_int, resolve_data_format
 from keras_style.layers.instance_normalization import InstanceNormalization
+from keras_style.layers.style_maps import fit_style_map, is_style_map
 from keras_style.registry import register
 
 
@@ -138,12 +139,22 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
         w = ops.cast(style_weights, "float32")
         if len(w.shape) == 1:
             w = ops.expand_dims(w, 0)
-        if len(w.shape) != 2 or (w.shape[-1] is not None and w.shape[-1] != self.num_styles):
+        if len(w.shape) not in (2, 4) or (w.shape[-1] is not None and w.shape[-1] != self.num_styles):
             raise ConfigError(
                 f"ConditionalInstanceNormalization(num_styles={self.num_styles}) needs style "
-                f"weights of shape (batch, {self.num_styles}); got {tuple(w.shape)}."
+                f"weights of shape (batch, {self.num_styles}) or a style map (batch, H, W, "
+                f"{self.num_styles}); got {tuple(w.shape)}."
             )
         y = self.norm(x)  # float32 (the sublayer's policy)
+        if is_style_map(w):
+            # per-pixel weights: the whole-map statistics, a per-pixel scale and shift
+            # (keras_style.layers.style_maps)
+            if self.data_format != "channels_last":
+                raise ConfigError("ConditionalInstanceNormalization: style maps need channels_last.")
+            w = fit_style_map(w, y)
+            gamma = ops.matmul(w, self._table(self.gamma))  # (B, H, W, C)
+            beta = ops.matmul(w, self._table(self.beta))
+            return ops.cast(y * gamma + beta, self.compute_dtype)
         gamma = ops.matmul(w, self._table(self.gamma))  # (B, C)
         beta = ops.matmul(w, self._table(self.beta))
         ndim = len(y.shape)

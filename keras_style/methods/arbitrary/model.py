@@ -439,9 +439,13 @@ class ArbitraryStylization(keras.Model):
             vec = np.float32(s) * vec + np.float32(1.0 - s) * own
         return vec.astype("float32")
 
-    def transform(self, content, style_vector, tile=None, overlap=64, verbose=0):
+    def transform(self, content, style_vector, tile=None, overlap=64, verbose=0, mask_weights=None):
         """Run the transformer on an HxWx3 / NHWC array with a style vector; cropped to the
-        input size, not clipped. ``tile``: exact tiling (`keras_style.tiling`)."""
+        input size, not clipped. ``tile``: exact tiling (`keras_style.tiling`).
+
+        ``mask_weights``: per-pixel weights ``(H, W, K)`` (`keras_style.images.load_masks`)
+        with ``style_vector`` ``(K, style_dim)``: each pixel is conditioned on its blend of
+        the K vectors (spatial control; `keras_style.layers.style_maps`)."""
         x = np.asarray(content, "float32")
         squeeze = x.ndim == 3
         if squeeze:
@@ -452,6 +456,26 @@ class ArbitraryStylization(keras.Model):
                 f"The image is {h}x{w} pixels; the transformer needs at least 2 px a side."
             )
         vec = np.asarray(style_vector, "float32").reshape(-1, self.style_dim)
+        if mask_weights is not None:
+            m = np.asarray(mask_weights, "float32")
+            if m.shape != (h, w, vec.shape[0]):
+                raise ConfigError(
+                    f"mask_weights must be (H, W, K) = ({h}, {w}, {vec.shape[0]}) for this image "
+                    f"and {vec.shape[0]} style vector(s); got {m.shape}."
+                )
+            bound = StyleBoundTransformer(self.transformer, vec, masked=True)
+            xm = np.concatenate([x, np.repeat(m[None], x.shape[0], axis=0)], axis=-1)
+            if tile:
+                from keras_style.tiling import tiled_apply
+
+                y = tiled_apply(
+                    bound, xm, tile=int(tile), overlap=int(overlap),
+                    align=self.transformer.stride, verbose=verbose,
+                )
+            else:
+                y = ops.convert_to_numpy(bound(ops.convert_to_tensor(xm)))
+            y = np.asarray(y[:, :h, :w, :], "float32")
+            return y[0] if squeeze else y
         if tile:
             from keras_style.tiling import tiled_apply
 
@@ -484,6 +508,7 @@ class ArbitraryStylization(keras.Model):
         overlap=64,
         size=None,
         verbose=0,
+        masks=None,
     ):
         """Stylize one photo; returns NumPy float32 (H, W, 3) in [0, 1] at the photo's size.
 
@@ -501,10 +526,38 @@ class ArbitraryStylization(keras.Model):
                 whole-image instance-norm statistics (`keras_style.tiling`), so tiled ==
                 untiled up to float error. 64 px covers the network's 54 px receptive radius.
             size: resize the photo's shorter side to ``size`` first (None: its own size).
+            masks: spatial control: one mask per style in the ``style`` list (paths / arrays,
+                white = this style), resized to the photo (`keras_style.images.load_masks`).
+                Each pixel is conditioned on the mask-weighted blend of the style vectors
+                (whole-image statistics, per-pixel scale and offset), so boundaries are
+                seamless; pixels no mask covers keep the photo. Not with ``style_weights``.
         """
         from keras_style.methods.johnson.style_transfer import load_any_image, preserve_colors
 
         photo = load_any_image(content, "content image", size=size)
+        if masks is not None:
+            if style_weights is not None:
+                raise ConfigError(
+                    "Give masks or style_weights, not both: with masks, each mask decides where "
+                    "its style applies."
+                )
+            styles = [style] if self._is_vector(style) else _as_list(style)
+            if not styles:
+                raise ConfigError("style is an empty list; give one style per mask.")
+            from keras_style.images import load_masks
+
+            weights, coverage = load_masks(masks, photo.shape[:2], count=len(styles))
+            vecs = np.stack(
+                [self.style_vector(s, strength=strength, content=photo) for s in styles]
+            )
+            out = np.clip(
+                self.transform(photo, vecs, tile=tile, overlap=overlap, verbose=verbose, mask_weights=weights),
+                0.0, 1.0,
+            )
+            out = coverage[..., None] * out + (1.0 - coverage[..., None]) * photo
+            if preserve_color:
+                out = preserve_colors(out, photo)
+            return np.clip(out, 0.0, 1.0).astype("float32")
         vec = self.style_vector(
             style, style_weights=style_weights, strength=strength, content=photo
         )

@@ -32,6 +32,7 @@ from keras import ops
 from keras_style.errors import ConfigError
 from keras_style.layers.instance_normalization import InstanceNormalization
 from keras_style.layers.reflection_padding import ReflectionPadding2D
+from keras_style.layers.style_maps import fit_style_map, is_style_map, style_map_levels
 
 STYLE_DIM = 100  # Magenta style_prediction_bottleneck=100
 
@@ -47,7 +48,8 @@ class StyleConditionedNormalization(keras.layers.Layer):
     ``y = IN(x) * (s @ W_scale + b_scale) + (s @ W_offset + b_offset)`` per sample, with
     ``IN`` the shared `InstanceNormalization` (biased variance over H, W; no affine
     parameters) computed in float32. Called on ``[x, style]`` with ``x`` (N, H, W, C) and
-    ``style`` (N, D) or (N, 1, 1, D). Channels-last only.
+    ``style`` (N, D), (N, 1, 1, D) or a style map (N, h, w, D) (per-pixel scale and
+    offset; `keras_style.layers.style_maps`). Channels-last only.
 
     Args:
         channels: C, the number of channels of ``x``.
@@ -88,8 +90,15 @@ class StyleConditionedNormalization(keras.layers.Layer):
 
     def call(self, inputs):
         x, s = inputs
-        s = ops.cast(ops.reshape(s, (ops.shape(s)[0], -1)), "float32")
         y = ops.cast(self.norm(x), "float32")
+        if is_style_map(s):
+            # a style map (N, h, w, D): the scale and offset vary over the image
+            # (keras_style.layers.style_maps); (N, 1, 1, D) is one style per image
+            s = fit_style_map(ops.cast(s, "float32"), y)
+            gamma = ops.cast(self.scale(s), "float32")
+            beta = ops.cast(self.offset(s), "float32")
+            return ops.cast(y * gamma + beta, self.compute_dtype)
+        s = ops.cast(ops.reshape(s, (ops.shape(s)[0], -1)), "float32")
         gamma = ops.cast(self.scale(s), "float32")[:, None, None, :]
         beta = ops.cast(self.offset(s), "float32")[:, None, None, :]
         return ops.cast(y * gamma + beta, self.compute_dtype)
@@ -108,7 +117,8 @@ class ArbitraryStyleTransformer(keras.Model):
     """Ghiasi et al.'s transformer: ``model([content, style_vector])`` -> stylized images.
 
     Inputs: content float32 NHWC RGB in [0, 1] of any size (fully convolutional) and the
-    style vector (N, ``style_dim``) or (N, 1, 1, ``style_dim``). Output: sigmoid RGB in
+    style vector (N, ``style_dim``), (N, 1, 1, ``style_dim``) or a style map
+    (N, H, W, ``style_dim``) at the content's size. Output: sigmoid RGB in
     [0, 1] of size ``4 * ceil(ceil(H / 2) / 2)`` x the same for W (the two stride-2
     convs round up; ``H, W`` multiples of 4 give the input size back).
 
@@ -191,18 +201,24 @@ class ArbitraryStyleTransformer(keras.Model):
 
     def call(self, inputs, training=None):
         x, s = inputs
-        s = ops.reshape(ops.cast(s, "float32"), (ops.shape(s)[0], self.style_dim))
+        s = ops.cast(s, "float32")
+        if is_style_map(s):
+            # per-pixel style vectors at the image's size, taken at 1/4 (residual blocks),
+            # 1/2 and full resolution (keras_style.layers.style_maps)
+            full, half, quarter = style_map_levels(s, 3)
+        else:
+            full = half = quarter = ops.reshape(s, (ops.shape(s)[0], self.style_dim))
         h = ops.cast(x, self.compute_dtype)
         h = self.contract_conv1(self.pad9(h))
         h = self.contract_conv2(self.pad3(h))
         h = self.contract_conv3(self.pad3(h))
         for conv1, norm1, conv2, norm2 in self.residual:
-            r = ops.relu(norm1([conv1(self.pad3(h)), s]))
-            r = norm2([conv2(self.pad3(r)), s])
+            r = ops.relu(norm1([conv1(self.pad3(h)), quarter]))
+            r = norm2([conv2(self.pad3(r)), quarter])
             h = h + r
-        h = ops.relu(self.expand_conv1_norm([self.expand_conv1(self.pad3(self.upsample(h))), s]))
-        h = ops.relu(self.expand_conv2_norm([self.expand_conv2(self.pad3(self.upsample(h))), s]))
-        h = self.expand_conv3_norm([self.expand_conv3(self.pad9(h)), s])
+        h = ops.relu(self.expand_conv1_norm([self.expand_conv1(self.pad3(self.upsample(h))), half]))
+        h = ops.relu(self.expand_conv2_norm([self.expand_conv2(self.pad3(self.upsample(h))), full]))
+        h = self.expand_conv3_norm([self.expand_conv3(self.pad9(h)), full])
         return ops.sigmoid(ops.cast(h, "float32"))
 
     def get_config(self):
@@ -224,16 +240,23 @@ class StyleBoundTransformer(keras.layers.Layer):
     `ArbitraryStylization.transform`: not serialisable, never saved.
     """
 
-    def __init__(self, transformer, style_vector, **kwargs):
+    def __init__(self, transformer, style_vector, masked=False, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self._style = ops.convert_to_tensor(style_vector, "float32")
+        # masked: ``style_vector`` is (K, D), one vector per mask, and the input carries K
+        # per-pixel mask weights after its 3 colour channels (cropped with the image by
+        # `tiled_apply`); the style map is weights @ vectors
+        self.masked = bool(masked)
 
     @property
     def stride(self):
         return self.transformer.stride
 
     def call(self, x):
+        if self.masked:
+            vectors = ops.reshape(self._style, (-1, self.transformer.style_dim))
+            return self.transformer([x[..., :3], ops.matmul(x[..., 3:], vectors)], training=False)
         s = ops.reshape(self._style, (-1, self.transformer.style_dim))
         if s.shape[0] == 1:
             s = ops.repeat(s, ops.shape(x)[0], axis=0)

@@ -154,13 +154,19 @@ class _Styled:
 
     def __init__(self, network, style_weights):
         self.network = network
-        self.style_weights = np.asarray(style_weights, "float32").reshape(1, -1)
+        # None: the input carries a style map after its 3 colour channels (spatial masks),
+        # so that tiles crop the map with the image
+        self.style_weights = (
+            None if style_weights is None else np.asarray(style_weights, "float32").reshape(1, -1)
+        )
         self.stride = network.stride
 
     def _flatten_layers(self, include_self=False, recursive=True):
         return self.network._flatten_layers(include_self=include_self, recursive=recursive)
 
     def __call__(self, x, training=False):
+        if self.style_weights is None:
+            return self.network((x[..., :3], x[..., 3:]), training=False)
         w = np.repeat(self.style_weights, x.shape[0], axis=0)
         return self.network((x, w), training=False)
 
@@ -571,7 +577,13 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
     # ------------------------------------------------------------------ inference
 
     def _infer(self, x, w):
-        fn = getattr(self, "_infer_fn", None)
+        # one compiled function per kind of style input (per-image weights or a style map):
+        # retracing across ranks would relax the signature to an unknown rank
+        fns = getattr(self, "_infer_fn", None)
+        if not isinstance(fns, dict):
+            fns = {}
+            object.__setattr__(self, "_infer_fn", fns)
+        fn = fns.get(np.ndim(w))
         if fn is None:
             network = self.network
 
@@ -582,7 +594,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
                 import tensorflow as tf
 
                 fn = tf.function(fn, reduce_retracing=True)
-            object.__setattr__(self, "_infer_fn", fn)
+            fns[np.ndim(w)] = fn
         return fn(ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(w, "float32"))
 
     def _run(self, x, tile=None, overlap=64, verbose=0, style_weights=None):
@@ -597,8 +609,22 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             )
         if style_weights is None:
             style_weights = ops.convert_to_numpy(self._one_hot(self.current_style, 1))[0]
-        sw = np.asarray(style_weights, "float32").reshape(1, self.num_styles)
+        sw = np.asarray(style_weights, "float32")
         xp = pad_like_original(np.asarray(x, "float32"), self.network.stride)
+        if sw.ndim == 3:  # a style map (H, W, num_styles) from masks: padded like the image
+            smap = pad_like_original(sw[None], self.network.stride)
+            smap = np.repeat(smap, xp.shape[0], axis=0)
+            if tile:
+                fn = _Styled(self.network, None)
+                feather = max(0, min(16, int(overlap) - self.network.receptive_radius))
+                y = tiled_apply(
+                    fn, np.concatenate([xp, smap], axis=-1), tile=int(tile), overlap=int(overlap),
+                    align=fn.stride, feather=feather, verbose=verbose,
+                )
+            else:
+                y = ops.convert_to_numpy(self._infer(xp, smap))
+            return np.asarray(y[:, :h, :w, :], "float32")
+        sw = sw.reshape(1, self.num_styles)
         if tile:
             fn = _Styled(self.network, sw)
             # blend neighbouring tiles only where both saw their whole receptive field, so
@@ -623,13 +649,19 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         overlap=64,  # >= the demo network's receptive-field radius (62 px): tiled == untiled
         size=None,
         verbose=0,
+        masks=None,
     ):
         """Stylize one image with one style or a blend; NumPy float32 HxWx3 in [0, 1].
 
         Args:
             image: path, PIL image, NumPy HxWx3 or tensor in [0, 1].
             style: an index (``7``), a blend ``{3: 0.5, 12: 0.5}`` or ``num_styles`` weights
-                (normalised to sum to 1).
+                (normalised to sum to 1). With ``masks``: a list of such styles, one per mask.
+            masks: spatial control: a list of masks (paths / arrays, white = this style),
+                one per entry of ``style``, resized to the image (`keras_style.images.load_masks`).
+                Each pixel gets the mask-weighted blend of the styles in every conditional
+                norm (whole-image statistics, per-pixel scale and shift), so region
+                boundaries are seamless; pixels that no mask covers keep the input.
             strength: blend with the input: 0 returns the input, 1 the network output.
             preserve_color: keep the input's colours (YIQ chroma of the input, luminance of
                 the stylized image).
@@ -638,7 +670,15 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             overlap: context in pixels around each tile.
             size: resize the input's shorter side to ``size`` first.
         """
-        w = self.parse_style(style)
+        if masks is None:
+            w = self.parse_style(style)
+        else:
+            if not isinstance(style, (list, tuple)) or not style:
+                raise ConfigError(
+                    "With masks, style must be a list of styles, one per mask (e.g. style=[3, 12], "
+                    f"masks=['sky.png', 'ground.png']); got {style!r}."
+                )
+            rows = np.stack([self.parse_style(s) for s in style])  # (K, num_styles)
         try:
             strength = float(strength)
         except (TypeError, ValueError):
@@ -646,7 +686,15 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         if not 0.0 <= strength <= 1.0:
             raise ConfigError(f"strength must be in [0, 1], got {strength}.")
         content = load_any_image(image, "content image", size=size)
+        coverage = None
+        if masks is not None:
+            from keras_style.images import load_masks
+
+            weights, coverage = load_masks(masks, content.shape[:2], count=len(rows))
+            w = weights @ rows  # (H, W, num_styles): per-pixel blend
         out = np.clip(self._run(content[None], tile=tile, overlap=overlap, verbose=verbose, style_weights=w)[0], 0.0, 1.0)
+        if coverage is not None:
+            out = coverage[..., None] * out + (1.0 - coverage[..., None]) * content
         if preserve_color:
             out = preserve_colors(out, content)
         if strength < 1.0:

@@ -22,7 +22,9 @@ Magenta's own ``image_stylization/model.py`` (the paper's code) has the same str
 wider layers (32, 64, 128; 5 residual blocks; expand 64, 32): ``contract_filters=(32, 64,
 128), num_residual_blocks=5, expand_filters=(64, 32)``.
 
-Inputs ``(image, style_weights)``: NHWC float32 RGB in [0, 1] and ``(batch, num_styles)``.
+Inputs ``(image, style_weights)``: NHWC float32 RGB in [0, 1] and ``(batch, num_styles)``,
+or a style map ``(batch, H, W, num_styles)`` of per-pixel weights at the image's size
+(`keras_style.layers.style_maps`).
 The two stride-2 convs need H and W to be multiples of 4 for the output to have the input's
 size (``stride = 4``); `MultiStyleTransfer.stylize` pads and crops as the original engine
 does.
@@ -37,6 +39,7 @@ from keras_style.errors import ConfigError
 from keras_style.layers._common import check_positive_int
 from keras_style.layers.conditional_instance_normalization import ConditionalInstanceNormalization
 from keras_style.layers.reflection_padding import ReflectionPadding2D
+from keras_style.layers.style_maps import style_map_levels
 from keras_style.layers.upsample_conv import UpsampleConv2D
 from keras_style.registry import register
 
@@ -329,8 +332,12 @@ class MultiStyleNetwork(keras.Model):
             w = ops.expand_dims(w, 0)
         if w.shape[0] == 1 and x.shape[0] is not None and x.shape[0] != 1:
             w = ops.repeat(w, x.shape[0], axis=0)
-        for layer in self.contract + self.residual + self.expand:
-            x = layer(x, w)
+        # a style map (N, H, W, num_styles) is taken at each block's resolution: full, 1/2,
+        # 1/4 (keras_style.layers.style_maps); per-image weights pass through unchanged
+        full, half, quarter = style_map_levels(w, 3)
+        levels = [full, half, quarter] + [quarter] * len(self.residual) + [half, full, full]
+        for layer, level in zip(self.contract + self.residual + self.expand, levels):
+            x = layer(x, level)
         return x
 
     def compute_output_shape(self, inputs_shape):
