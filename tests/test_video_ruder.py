@@ -205,6 +205,20 @@ def test_cli_video_gatys_ruder_and_bad_input(tmp_path, capsys):
     rc = main(["video", str(clip), "--model", "whatever", "--long-term", "1", "2", "-o", str(tmp_path / "y.mp4")])
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("keras-style")]
     assert rc == 1 and len(err) == 1 and "--method gatys only" in err[0], err
+    # the multi-pass algorithm from the CLI: 2 passes of 1 step
+    multi = tmp_path / "multi.gif"
+    assert main(["video", str(clip), "--method", "gatys", "--style", str(tmp_path / "style.png"),
+                 "--weights", "vgg16_hed_bsds500", "--passes", "2", "--pass-steps", "1",
+                 "-o", str(multi), "--quiet"]) == 0
+    assert len(list(video.read(multi))) == 3
+    for bad_args, msg in ((["--passes", "0"], "--passes must be"), (["--pass-steps", "2"], "needs --passes"),
+                          (["--passes", "2", "--steps", "2", "1"], "--pass-steps")):
+        rc = main(["video", str(clip), "--method", "gatys", "--style", str(tmp_path / "style.png"),
+                   *bad_args, "-o", str(tmp_path / "z.gif")])
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("keras-style")]
+        assert rc == 1 and len(err) == 1 and msg in err[0], (bad_args, err)
+        assert not (tmp_path / "z.gif").exists()
+    assert ks.video.stylize_video_multipass is ks.video.ruder.stylize_video_multipass
 
 
 def test_mask_is_zero_outside_the_image_and_cubic_warp():

@@ -30,6 +30,12 @@ def add_parsers(sub):
         help="gatys: frame offsets of the temporal terms, e.g. 1 2 4 (Ruder's long-term "
         "consistency; default 1 = short-term only)",
     )
+    p.add_argument(
+        "--passes", type=int,
+        help="gatys: Ruder et al.'s multi-pass algorithm with N forward/backward passes over the "
+        "clip (their default 15; keeps every frame in memory); without it, one pass",
+    )
+    p.add_argument("--pass-steps", type=int, help="gatys --passes: L-BFGS steps per frame and pass (default 100)")
     p.add_argument("--size", type=int, help="resize frames so the shorter side is SIZE before stylizing")
     p.add_argument("--alpha", type=float, help="adain content-style trade-off")
     p.add_argument("--tile", type=int, help="tile size for large frames")
@@ -75,16 +81,38 @@ def run(args):
         opts = {}
         if args.temporal_weight is not None:
             opts["temporal_weight"] = args.temporal_weight
-        if args.steps:
-            opts["steps_first"], opts["steps_later"] = args.steps
-        if args.long_term:
-            opts["long_term"] = tuple(args.long_term)
-        styled = stylize_video(frames, args.style, build=build, verbose=verbose, total=total, **opts)
+        if args.passes is not None:
+            from keras_style.video.ruder import stylize_video_multipass
+
+            if args.steps or args.long_term:
+                raise ConfigError(
+                    "--steps and --long-term are for the single-pass algorithm; with --passes "
+                    "give --pass-steps (every neighbour is used in both directions)."
+                )
+            for flag, v in (("--passes", args.passes), ("--pass-steps", args.pass_steps)):
+                if v is not None and v < 1:  # before the whole clip is read into memory
+                    raise ConfigError(f"{flag} must be an integer >= 1, got {v}.")
+            if args.pass_steps is not None:
+                opts["steps"] = args.pass_steps
+            styled = stylize_video_multipass(
+                list(frames), args.style, build=build, passes=args.passes, verbose=verbose, **opts
+            )
+        else:
+            if args.pass_steps is not None:
+                raise ConfigError("--pass-steps needs --passes N (the multi-pass algorithm).")
+            if args.steps:
+                opts["steps_first"], opts["steps_later"] = args.steps
+            if args.long_term:
+                opts["long_term"] = tuple(args.long_term)
+            styled = stylize_video(frames, args.style, build=build, verbose=verbose, total=total, **opts)
     else:
-        if args.temporal_weight is not None or args.long_term or args.steps:
+        if (
+            args.temporal_weight is not None or args.long_term or args.steps
+            or args.passes is not None or args.pass_steps is not None
+        ):
             raise ConfigError(
-                "--temporal-weight, --long-term and --steps apply to --method gatys only; "
-                "use --stabilize for feed-forward models."
+                "--temporal-weight, --long-term, --steps, --passes and --pass-steps apply to "
+                "--method gatys only; use --stabilize for feed-forward models."
             )
         from keras_style.cli._random_weights import check_method, check_model
 
