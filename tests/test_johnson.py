@@ -429,3 +429,40 @@ def test_bundled_preset_stylizes_offline():
     m = wreg.manifest("johnson_great_wave")
     assert m["preset"] and m["provenance"]["script"] == "examples/train_fast_style.py"
     assert os.path.getsize(wreg.resolve("johnson_great_wave")) < 5 * 2**20
+
+
+def test_cli_train_resumes_after_a_kill(tmp_path, monkeypatch, capsys):
+    """`train johnson` killed after its second backup restarts at step 4 of 6, not at 1."""
+    from PIL import Image
+
+    from keras_style.callbacks import ResumableBackup
+    from keras_style.cli import main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray((random_image(40, 40, seed=i) * 255).astype("uint8")).save(data / f"{i}.png")
+    out = tmp_path / "s.keras"
+    argv = ["train", "johnson", "--style", _style(tmp_path), "--data", str(data), "--steps", "6",
+            "--save-every", "2", "--batch-size", "2", "--image-size", "32", "--style-size", "32",
+            "--width", "0.125", "--weights", "none", "--normalization", "instance", "--layout", "padded",
+            "-o", str(out)]
+    original = ResumableBackup._write
+
+    def write_then_die(self, epoch):
+        original(self, epoch)
+        if epoch == 2:
+            raise KeyboardInterrupt  # a kill right after the backup of steps 3-4
+
+    monkeypatch.setattr(ResumableBackup, "_write", write_then_die)
+    assert main(argv) == 130  # "interrupted"
+    assert not out.exists() and (tmp_path / "s.backup" / "epoch-000002").is_dir()
+    monkeypatch.setattr(ResumableBackup, "_write", original)
+    capsys.readouterr()
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Resuming from the backup after epoch 2" in printed
+    assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed  # only steps 5-6 ran again
+    assert out.is_file() and not (tmp_path / "s.backup").exists()
+    assert main(argv[:-2] + ["--save-every", "0", "-o", str(tmp_path / "t.keras")]) == 1
+    assert "--save-every must be a positive integer" in capsys.readouterr().err

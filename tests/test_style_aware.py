@@ -188,7 +188,7 @@ def test_backup_and_restore_resume(tmp_path):
     def run(interrupt):
         m = tiny(seed=5)
         m.compile(run_eagerly=True)  # eager: no graph tracing per fit (3 fits here); graph mode is tested above
-        backup = keras.callbacks.BackupAndRestore(str(tmp_path / ("b1" if interrupt else "b0")))
+        backup = ks.callbacks.ResumableBackup(str(tmp_path / ("b1" if interrupt else "b0")), verbose=0)
 
         class Stop(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -391,6 +391,6 @@ def test_train_cli(tmp_path):
     assert args.func(args) == 0
     model = keras.saving.load_model(out)
     assert int(model.ngf) == 2
-    assert not os.path.exists(str(out)[:-6] + ".backup")  # BackupAndRestore cleans up after success
+    assert not os.path.exists(str(out)[:-6] + ".backup")  # ResumableBackup cleans up after success
     with pytest.raises(ConfigError, match="exists"):
         args.func(args)

@@ -138,7 +138,10 @@ def train_cli(args):
     )
     chunk = args.checkpoint_every if args.checkpoint_every > 0 else args.steps
     epochs = -(-args.steps // chunk)
-    callbacks = []
+    from keras_style.callbacks import ResumableBackup
+
+    # a rerun of the same command resumes from the last chunk of --checkpoint-every steps
+    callbacks = [ResumableBackup(str(out.with_suffix("")) + ".backup", verbose=0 if args.quiet else 1)]
     if args.checkpoint_every > 0:
 
         class _Save(keras.callbacks.Callback):

@@ -37,6 +37,10 @@ def _common(p):
     p.add_argument("--weights", default="vgg16_imagenet",
                    help="loss network weights (vgg16_imagenet = paper; vgg16_hed_bsds500 offline; none = random)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--save-every", type=int, default=500,
+                   help="with --steps: back up every SAVE_EVERY steps (default 500); with --epochs: "
+                   "every epoch. A rerun of the same command resumes from the last backup "
+                   "(OUTPUT.backup/, removed when training finishes)")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training step (faster on CPU)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true")
@@ -83,6 +87,9 @@ def _check_out(args):
         raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
     if args.epochs is None and args.steps is None:
         raise ConfigError("Give --epochs or --steps.")
+    for flag, v in (("--epochs", args.epochs), ("--steps", args.steps), ("--save-every", args.save_every)):
+        if v is not None and v < 1:
+            raise ConfigError(f"{flag} must be a positive integer, got {v}.")
     return out
 
 
@@ -101,14 +108,19 @@ def _net_kwargs(args):
     return kw
 
 
-def _fit(model, data, args, callbacks=()):
+def _fit(model, data, args, out, callbacks=()):
     import keras
+
+    from keras_style.callbacks import ResumableBackup
 
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit)
     kw = {"epochs": args.epochs or 1}
     if args.steps:
-        kw = {"epochs": 1, "steps_per_epoch": args.steps}
-    model.fit(data, callbacks=list(callbacks), verbose=0 if args.quiet else 1, **kw)
+        # whole chunks of --save-every steps, each backed up: a killed run loses one chunk
+        chunks = -(-args.steps // min(args.save_every, args.steps))
+        kw = {"epochs": chunks, "steps_per_epoch": -(-args.steps // chunks)}
+    backup = ResumableBackup(str(out.with_suffix("")) + ".backup", verbose=0 if args.quiet else 1)
+    model.fit(data, callbacks=[backup, *callbacks], verbose=0 if args.quiet else 1, **kw)
 
 
 def _save(model, out):
@@ -140,7 +152,7 @@ def _train_style(args):
     if args.preview:
         cbs.append(ks.get("stylized_preview", images=args.preview, every_n_steps=args.preview_every,
                           directory=str(out.with_suffix("")) + "_previews"))
-    _fit(model, data, args, cbs)
+    _fit(model, data, args, out, cbs)
     _save(model, out)
     return 0
 
@@ -156,7 +168,7 @@ def _train_sr(args):
     model = ks.get("johnson_sr", scale=args.scale, loss=args.loss, weights=_weights(args), **_net_kwargs(args))
     data = ks.data.super_resolution_pairs(args.data, patch_size=args.patch_size, scale=args.scale,
                                           batch_size=args.batch_size, seed=args.seed, repeat=bool(args.steps))
-    _fit(model, data, args)
+    _fit(model, data, args, out)
     _save(model, out)
     return 0
 

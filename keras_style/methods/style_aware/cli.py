@@ -5,7 +5,7 @@ keras-style train style_aware --photos places/ --art van_gogh/ --steps 300000 -o
 keras-style stylize photo.jpg --model van_gogh.keras --size 1280 -o out.png
 ```
 Defaults are the official ones (768 px crops, batch 1, ngf 32, ndf 64, Adam 2e-4, dlw 1,
-tlw 100, flw 100, success rate 0.8). Training is resumable: a BackupAndRestore folder
+tlw 100, flw 100, success rate 0.8). Training is resumable: a `ResumableBackup` folder
 (``OUTPUT.backup/``) is written every ``--save-every`` steps; rerun the same command to resume.
 """
 
@@ -75,7 +75,10 @@ def train_cli(args):
 
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     per_epoch = min(args.save_every, args.steps)
-    callbacks = [keras.callbacks.BackupAndRestore(out[: -len(".keras")] + ".backup", save_freq="epoch")]
+    from keras_style.callbacks import ResumableBackup
+
+    # atomic checkpoints: a kill at any moment (even while one is written) resumes
+    callbacks = [ResumableBackup(out[: -len(".keras")] + ".backup", verbose=0 if args.quiet else 1)]
     if args.preview:
         callbacks.append(
             ks.get(
