@@ -51,7 +51,12 @@ class VideoError(KerasStyleError, ValueError):
     """A video could not be read or written."""
 
 
+class UntrainedModelWarning(UserWarning):
+    """A model is used with the random weights it was built with (never trained or loaded)."""
+
+
 __all__ = [
+    "UntrainedModelWarning",
     "KerasStyleError",
     "ConfigError",
     "UnknownNameError",

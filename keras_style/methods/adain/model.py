@@ -23,6 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses.functional import mean_std
 from keras_style.methods.adain import controls
@@ -231,6 +232,7 @@ class AdaIN(keras.Model):
         self.encoder = keras_style.get(encoder, layers=list(STYLE_LAYERS), weights=encoder_weights)
         self.encoder.trainable = False
         self.decoder = build_decoder(512, self.decoder_width)
+        remember_initial_weights(self, self.decoder)  # keras_style/untrained.py
         from keras_style.layers.adaptive_instance_normalization import AdaptiveInstanceNormalization
 
         self.adain_layer = AdaptiveInstanceNormalization(
@@ -532,6 +534,7 @@ class AdaIN(keras.Model):
                 whole image's and the result equals the untiled one (`keras_style.methods.adain.tiled`).
             verbose: progress bar for tiled inference.
         """
+        warn_if_untrained(self)
         if style is None:
             raise ConfigError("AdaIN needs a style: stylize(content, style, ...).")
         if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:

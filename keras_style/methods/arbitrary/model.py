@@ -39,6 +39,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses import functional as F
 from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
@@ -208,6 +209,7 @@ class ArbitraryStylization(keras.Model):
             style_dim=style_dim,
             name="transformer",
         )
+        remember_initial_weights(self, self.transformer)  # keras_style/untrained.py
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
         self.tv_loss_tracker = keras.metrics.Mean(name="tv_loss")
@@ -532,6 +534,7 @@ class ArbitraryStylization(keras.Model):
                 (whole-image statistics, per-pixel scale and offset), so boundaries are
                 seamless; pixels no mask covers keep the photo. Not with ``style_weights``.
         """
+        warn_if_untrained(self)
         from keras_style.methods.johnson.style_transfer import load_any_image, preserve_colors
 
         photo = load_any_image(content, "content image", size=size)

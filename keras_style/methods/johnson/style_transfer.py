@@ -36,6 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ImageError
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
@@ -272,6 +273,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             layout=layout,
             name="transform",
         )
+        remember_initial_weights(self, self.transform)  # keras_style/untrained.py
         self.style_grams = [
             self.add_weight(
                 shape=(_layer_channels(n), _layer_channels(n)),
@@ -402,6 +404,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
                 field, so tiled == untiled); cores are blended over a feathered band.
             size: resize the input's shorter side to ``size`` first.
         """
+        warn_if_untrained(self)
         if not 0.0 <= float(strength) <= 1.0:
             raise ConfigError(f"strength must be in [0, 1], got {strength}.")
         content = load_any_image(image, "content image", size=size)

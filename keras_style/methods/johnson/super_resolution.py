@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
@@ -102,6 +103,7 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
             normalization=normalization, upsampling=upsampling, padding=padding, output=output,
             name="transform",
         )
+        remember_initial_weights(self, self.transform)  # keras_style/untrained.py
         self.loss_tracker_feature = keras.metrics.Mean(name="feature_loss" if loss == "feature" else "pixel_loss")
         from keras_style.metrics.image_quality import PSNR
 
@@ -166,6 +168,7 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
         covers the x4/x8 networks' receptive field); ``histogram_matching`` overrides the
         model's setting.
         """
+        warn_if_untrained(self)
         lr = load_any_image(image, "image")
         out = np.clip(self._run(lr[None], tile=tile, overlap=overlap, verbose=verbose)[0], 0.0, 1.0)
         hm = self.histogram_matching if histogram_matching is None else histogram_matching

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ImageError
 from keras_style.losses import functional as F
 from keras_style.methods.johnson.style_transfer import (
@@ -335,6 +336,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             expand_filters=expand_filters,
             name="network",
         )
+        remember_initial_weights(self, self.network)  # keras_style/untrained.py
         self.has_style_targets = bool(style_images is not None) if style_targets is None else bool(style_targets)
         self.targets = (
             StyleTargets(num_styles, self.style_layers, name="style_targets") if self.has_style_targets else None
@@ -670,6 +672,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             overlap: context in pixels around each tile.
             size: resize the input's shorter side to ``size`` first.
         """
+        warn_if_untrained(self)
         if masks is None:
             w = self.parse_style(style)
         else:

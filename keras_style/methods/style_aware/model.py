@@ -31,6 +31,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError
 from keras_style.methods.style_aware import networks
 from keras_style.methods.style_aware.losses import (
@@ -149,6 +150,7 @@ class StyleAware(keras.Model):
         self.discriminator = networks.build_discriminator(self.ndf, seed=None if seed is None else seed + 2)
         for i, net in enumerate((self.encoder, self.decoder, self.discriminator)):
             networks.official_init(net, seed=None if seed is None else seed + 10 + i)
+        remember_initial_weights(self, self.decoder)  # keras_style/untrained.py
 
         # The success-rate state is a model variable, so save_weights / BackupAndRestore keep it.
         self.discr_success = keras.Variable(
@@ -399,6 +401,7 @@ class StyleAware(keras.Model):
                 available RAM.
             verbose: int. Progress bar for tiled inference.
         """
+        warn_if_untrained(self)
         from keras_style.images import load_image
 
         if size is not None and int(size) < 16:
