@@ -321,8 +321,8 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
         raise ConfigError("--mask is for one content image (the masks are drawn for it), not a folder.")
     if masked and styles and len(options["masks"]) != len(styles):
         raise ConfigError(f"{len(options['masks'])} --mask image(s) for {len(styles)} --style image(s); give one mask per style.")
-    if args.quiet:
-        options["verbose"] = 0
+    # progress bars for long jobs (tiled / HD inference, optimisation) unless --quiet
+    options["verbose"] = 0 if args.quiet else 1
     accepted = _accepted(model.stylize)[0]
     # one flag, two spellings: gatys calls multi-style weights `style_blend`
     if "style_weights" in options and "style_weights" not in accepted and "style_blend" in accepted:

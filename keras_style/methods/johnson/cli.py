@@ -225,6 +225,8 @@ def _upscale(args):
         raise ConfigError(f"{args.model} upscales by {getattr(model, 'scale', '?')}, not {args.scale}.")
     if args.overlap is not None:
         kwargs["overlap"] = args.overlap
+    if "verbose" in accepts:
+        kwargs["verbose"] = 1  # a progress bar for tiled (large) images
     big = model.upscale(args.image, tile=args.tile, **kwargs)
     save_image(big, str(out), overwrite=args.overwrite)
     print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")
