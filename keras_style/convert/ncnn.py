@@ -36,12 +36,12 @@ Keras ``.weights.h5`` file atomically.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from keras_style.convert._onnx import save_weights_atomic
 from keras_style.errors import ConversionError
 
 NCNN_MAGIC = 7767517
@@ -488,19 +488,6 @@ def _pair(src, param_path):
     return (Path(param_path) if param_path else src.with_suffix(".param")), src
 
 
-def _write_weights(model, dst):
-    """``model.save_weights`` into ``dst`` atomically (temp name in the same folder)."""
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part-{os.getpid()}.weights.h5")
-    try:
-        model.save_weights(str(tmp))
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _check_options(name, options):
     if options:
         raise ConversionError(f"{name}: unknown option(s) {sorted(options)} (known: param_path).")
@@ -514,14 +501,14 @@ def convert_waifu2x_file(src, dst, param_path=None, **options):
     """
     _check_options("ncnn_waifu2x", options)
     param, bin_path = _pair(src, param_path)
-    _write_weights(waifu2x_from_ncnn(param, bin_path), dst)
+    save_weights_atomic(waifu2x_from_ncnn(param, bin_path), dst)
 
 
 def convert_rrdbnet_file(src, dst, param_path=None, **options):
     """Weights-registry converter: an ncnn RRDBNet x4 model -> Keras ``.weights.h5``."""
     _check_options("ncnn_rrdbnet", options)
     param, bin_path = _pair(src, param_path)
-    _write_weights(rrdbnet_from_ncnn(param, bin_path), dst)
+    save_weights_atomic(rrdbnet_from_ncnn(param, bin_path), dst)
 
 
 __all__ = [

@@ -18,12 +18,12 @@ convert_file(".../arbitrary_predict.onnx", "arbitrary.weights.h5",
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from keras_style.convert._onnx import load_onnx, save_weights_atomic
 from keras_style.errors import ConversionError
 
 PREDICTOR_FILE = "models/arbitrary_predict.onnx"
@@ -31,21 +31,7 @@ TRANSFORMER_FILE = "models/arbitrary_transform.onnx"
 
 
 def _load(path, what):
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ConversionError(f"The {what} file {path} does not exist.")
-    try:
-        import onnx
-    except ImportError as e:  # pragma: no cover - onnx is a dependency of the offline extra
-        raise ConversionError(
-            'Reading ONNX files needs onnx: pip install "keras-style[offline]".'
-        ) from e
-    try:
-        return onnx.load(str(path))
-    except Exception as e:
-        raise ConversionError(
-            f"{path} is not a readable ONNX file ({type(e).__name__}: {e})."
-        ) from e
+    return load_onnx(path, what=f"{what} file")
 
 
 def dequantize(q, scale, zero_point, axis=0):
@@ -250,17 +236,7 @@ def convert_file(src, dst, transformer_path=None):
     if transformer_path is None:
         transformer_path = src.with_name(Path(TRANSFORMER_FILE).name)
     model, _ = build_model(src, transformer_path)
-    dst = Path(dst)
-    if not dst.name.endswith(".weights.h5"):
-        raise ConversionError(f"The output must end in .weights.h5, got {dst.name}.")
-    tmp = dst.with_name(f".{dst.name[: -len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5")
-    try:
-        model.save_weights(str(tmp))
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dst
+    return save_weights_atomic(model, dst)
 
 
 def package_files():

@@ -21,10 +21,10 @@ convert_file("multistyle26.onnx", "multistyle_26.weights.h5")   # what the weigh
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
+from keras_style.convert._onnx import import_onnx, initializers, load_onnx, save_weights_atomic
 from keras_style.errors import ConversionError
 
 NUM_RESIDUAL_BLOCKS = 6
@@ -66,23 +66,9 @@ def _show(keys, n=8):
 
 def read_onnx(path):
     """``({initializer name: float32 array}, {op type: count}, pad modes)`` of an ONNX file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConversionError(f"{path} does not exist.")
-    try:
-        import onnx
-        from onnx import numpy_helper
-    except ImportError as e:  # pragma: no cover - onnx is a dependency of the offline extra
-        raise ConversionError(
-            'Reading ONNX files needs the onnx package: pip install "keras-style[offline]".'
-        ) from e
-    try:
-        model = onnx.load(str(path))
-    except Exception as e:
-        raise ConversionError(
-            f"{path} is not a readable ONNX file ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
-        ) from e
-    arrays = {t.name: np.asarray(numpy_helper.to_array(t)) for t in model.graph.initializer}
+    onnx, _ = import_onnx()
+    model = load_onnx(path)
+    arrays = initializers(model)
     ops_count, pad_modes, resize_modes = {}, set(), set()
     for node in model.graph.node:
         ops_count[node.op_type] = ops_count.get(node.op_type, 0) + 1
@@ -186,7 +172,7 @@ def convert_file(src, dst, **options):
     if not dst.endswith(".weights.h5"):
         raise ConversionError(f"The converted file must end in .weights.h5, got {dst}.")
     net = multistyle_network_from_onnx(src)
-    net.save_weights(dst)
+    save_weights_atomic(net, dst)
 
 
 __all__ = [

@@ -21,34 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_style.errors import ConversionError, WeightsUnavailableError
+from keras_style.convert._onnx import initializers, load_onnx
+from keras_style.errors import ConversionError
 
 # VGG16 convolutions per block (Simonyan & Zisserman 2015, configuration D).
 _BLOCKS = (2, 2, 3, 3, 3)
 LAYER_NAMES = tuple(f"block{b}_conv{k}" for b, n in enumerate(_BLOCKS, 1) for k in range(1, n + 1))
 
 
-def _import_onnx():
-    try:
-        import onnx
-        from onnx import numpy_helper
-    except ImportError as e:
-        raise WeightsUnavailableError(
-            'Converting ONNX weights needs the onnx package: pip install "keras-style[offline]".'
-        ) from e
-    return onnx, numpy_helper
-
-
 def read_onnx_initializers(path) -> dict[str, np.ndarray]:
     """Every initializer of the ONNX file ``path`` as a NumPy array (nothing is executed)."""
-    onnx, numpy_helper = _import_onnx()
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:
-        raise ConversionError(
-            f"{path} is not a readable ONNX file ({type(e).__name__}: {' '.join(str(e).split())[:160]})."
-        ) from e
-    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    return initializers(load_onnx(path, load_external_data=False))
 
 
 def _find(tensors: dict, layer: str, kind: str):
