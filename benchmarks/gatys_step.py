@@ -8,7 +8,7 @@ Both sides use the same VGG19 graph (keras.applications layout: zero "same" padd
 pooling), the same random weights (copied from Keras into PyTorch), the same losses
 (neural-style: content MSE on relu4_2, Gram MSE on relu1_1..relu5_1, squared TV) and the
 same inputs. The outputs are compared first. Repetitions are interleaved and medians
-reported, as the machines are shared (DESIGN.md, performance facts).
+reported, as the machines are shared (docs/design.md, "Performance").
 
     python benchmarks/gatys_step.py --sizes 256 512 --reps 5
 """

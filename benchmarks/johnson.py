@@ -3,7 +3,7 @@
 Same run, same networks, same weights: pytorch/examples' ``TransformerNet`` written below in
 PyTorch (random weights) is converted with `keras_style.convert.johnson_from_torch`, and
 the outputs are compared before timing. Repetitions are interleaved (keras, torch, keras,
-torch, ...) and medians reported, because these CPUs are shared (DESIGN.md).
+torch, ...) and medians reported, because these CPUs are shared (docs/design.md).
 
 - inference: one image at each size (batch 1), keras-style as ``tf.function`` graph and
   with XLA (``jit_compile=True``), PyTorch eager under ``torch.inference_mode``;
@@ -161,7 +161,7 @@ def main():
         with torch.inference_mode():
             ref = tnet(xt * 255.0).permute(0, 2, 3, 1).numpy() / 255.0
         err = float(np.abs(graph(x).numpy() - ref).max())
-        xla(x)  # compile once per shape (reported separately by DESIGN.md: 3-8 s)
+        xla(x)  # compile once per shape (reported separately; docs/design.md: 3-8 s)
         tk, tx, tp = [], [], []
         for _ in range(args.reps):
             tk.append(median_time(lambda: graph(x).numpy(), 1))

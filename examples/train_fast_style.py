@@ -43,7 +43,7 @@ import keras_style as ks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The lean network of our bundled models (DESIGN.md: a bundled model must be lean):
+# The lean network of our bundled models (docs/design.md, "Performance": a bundled model must be lean):
 # instance norm + resize-conv + reflect padding, padded residual blocks, scaled tanh.
 NETWORK = dict(
     normalization="instance",  # Lua train.lua default / pytorch/examples (paper: batch)

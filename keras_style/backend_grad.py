@@ -7,7 +7,7 @@ active Keras backend:
 
 - tensorflow: ``tf.function`` (XLA with ``jit_compile=True``) around a ``GradientTape``
   that watches only ``x`` (``watch_accessed_variables=False``), so the gradients of frozen
-  VGG kernels are never computed (DESIGN.md, performance facts);
+  VGG kernels are never computed (docs/design.md, "Performance");
 - torch: ``torch.autograd.grad`` with respect to ``x`` only (no compilation);
 - jax: ``jax.jit(jax.value_and_grad(fn, has_aux=True))``.
 
@@ -35,7 +35,7 @@ def value_and_grad(fn, *, jit_compile="auto"):
         jit_compile: ``True``/``False``/``"auto"``. On tensorflow ``"auto"`` means a plain
             ``tf.function`` graph: XLA compiles once per input shape (12-45 s for VGG19 at
             256 px here) and was not faster per step on the shared 2-core CPU
-            (benchmarks/gatys_step.py), although DESIGN.md measured ~10% on an idle one.
+            (benchmarks/gatys_step.py), although docs/design.md ("Performance") has ~10% on an idle one.
             Ignored on torch (eager autograd); on jax the step is always jitted.
 
     Returns:

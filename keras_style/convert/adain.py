@@ -8,10 +8,10 @@ model = adain_from_torch("decoder.pth", "vgg_normalised.pth", output="adain.kera
 keras-style convert adain --decoder decoder.pth --vgg vgg_normalised.pth -o adain.keras
 ```
 
-Key lists and shapes: METHODS §1.4. ``decoder.pth`` holds the 29-module decoder Sequential
+Key lists and shapes: docs/methods/adain.md, "Official code". ``decoder.pth`` holds the 29-module decoder Sequential
 (convs at indices 1, 5, 8, 11, 14, 18, 21, 25, 28); ``vgg_normalised.pth`` the 53-module VGG
 (convs at 0, 2, 5, 9, ..., 51; only those up to 29 = relu4_1 are used). PyTorch conv kernels
-(out, in, kh, kw) become Keras (kh, kw, in, out) by the (2, 3, 1, 0) transpose (METHODS §0.3).
+(out, in, kh, kw) become Keras (kh, kw, in, out) by the (2, 3, 1, 0) transpose (docs/conversions.md).
 ``torch`` is imported only here, and files are read with ``torch.load(weights_only=True)``.
 """
 
@@ -27,7 +27,7 @@ from keras_style.errors import ConfigError, ConversionError
 
 WEIGHTS_NAME = "adain_vgg19_coco_wikiart"
 
-# decoder.pth: index -> (our layer name, PyTorch weight shape) (METHODS §1.4)
+# decoder.pth: index -> (our layer name, PyTorch weight shape) (pytorch-AdaIN net.py decoder)
 DECODER_KEYS = {
     1: ("conv4_1", (256, 512, 3, 3)),
     5: ("conv3_4", (256, 256, 3, 3)),
@@ -88,7 +88,7 @@ def _check(sd, table, path, what, optional_from=None, hint=""):
             problems.append(f"{i}.bias has shape {list(b.shape)}, expected [{shape[0]}]")
     if problems:
         raise ConversionError(
-            f"{path} is not the pytorch-AdaIN {what} (METHODS §1.4): "
+            f"{path} is not the pytorch-AdaIN {what}: "
             + "; ".join(problems)
             + "."
             + hint

@@ -10,10 +10,10 @@ keras-style convert johnson-pytorch candy.pth -o candy.keras
 
 The state dict is read with ``torch.load(..., weights_only=True)`` (no pickled code runs).
 The published ``saved_models.zip`` files carry stale ``in*.running_mean/var`` buffers
-(saved before PyTorch 0.4, METHODS §2.4); they are dropped, as pytorch/examples'
+(saved before PyTorch 0.4); they are dropped, as pytorch/examples'
 ``stylize`` does, and instance statistics are always used. Every one of the 62 learned
 tensors is mapped (conv kernels ``(out, in, kh, kw)`` -> ``(kh, kw, in, out)``,
-METHODS §0.3); missing, unexpected or mis-shaped keys raise `ConversionError` naming them.
+docs/conversions.md); missing, unexpected or mis-shaped keys raise `ConversionError` naming them.
 The output channels of ``conv1`` decide the width (32 -> width 1.0).
 """
 
@@ -34,7 +34,7 @@ _NORMS = ["in1", "in2", "in3", "in4", "in5"]
 
 
 def expected_keys(num_residual_blocks=5):
-    """The 62 state-dict keys of ``TransformerNet`` (METHODS §2.4)."""
+    """The 62 state-dict keys of ``TransformerNet`` (pytorch/examples transformer_net.py)."""
     keys = []
     for c in _CONVS:
         keys += [f"{c}.conv2d.weight", f"{c}.conv2d.bias"]

@@ -18,7 +18,7 @@ from keras_style.registry import register
     test_config={"epsilon": 1e-5},
     paper="https://arxiv.org/abs/1607.08022",
     notes="Same numbers as keras.layers.GroupNormalization(groups=-1) and PyTorch "
-    "InstanceNorm2d(affine=True) (METHODS.md §0.3).",
+    "InstanceNorm2d(affine=True) (docs/conversions.md).",
 )
 class InstanceNormalization(keras.layers.Layer):
     """Per-sample, per-channel normalisation over the spatial positions, then ``gamma * x + beta``.
@@ -26,13 +26,13 @@ class InstanceNormalization(keras.layers.Layer):
     ``y = (x - mean) / sqrt(var + epsilon) * gamma + beta`` with the *biased* variance of each
     (sample, channel) over H x W: the semantics of ``keras.layers.GroupNormalization(groups=-1)``,
     PyTorch ``InstanceNorm2d(affine=True)`` and Torch7 ``InstanceNormalization.lua``
-    (METHODS.md §0.3).  The weights are named ``gamma`` and ``beta`` like GroupNormalization's.
+    (docs/conversions.md).  The weights are named ``gamma`` and ``beta`` like GroupNormalization's.
     The statistics and the normalisation run in float32 even under a mixed-precision policy;
     the output has the layer's compute dtype.
 
     Args:
         epsilon: added to the variance; 1e-5 as PyTorch ``InstanceNorm2d`` and the Torch7 code
-            (Keras' GroupNormalization defaults to 1e-3, METHODS.md §0.3).
+            (Keras' GroupNormalization defaults to 1e-3, docs/conversions.md).
         center: learn ``beta``.
         scale: learn ``gamma``.
         beta_initializer, gamma_initializer: Keras initializers (identifiers or instances).
@@ -61,7 +61,7 @@ class InstanceNormalization(keras.layers.Layer):
 
     def __init__(
         self,
-        epsilon=1e-5,  # PyTorch InstanceNorm2d / Torch7 InstanceNormalization.lua (METHODS §0.3)
+        epsilon=1e-5,  # PyTorch InstanceNorm2d / Torch7 InstanceNormalization.lua
         center=True,
         scale=True,
         beta_initializer="zeros",

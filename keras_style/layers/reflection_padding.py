@@ -39,13 +39,13 @@ def normalize_padding(padding, who="ReflectionPadding2D"):
     "layer",
     aliases=("reflection_pad_2d",),
     test_config={"padding": 1},
-    notes="keras.ops.pad(mode='reflect') == PyTorch ReflectionPad2d (METHODS.md §0.3).",
+    notes="keras.ops.pad(mode='reflect') == PyTorch ReflectionPad2d (docs/conversions.md).",
 )
 class ReflectionPadding2D(keras.layers.Layer):
     """Reflection padding of the two spatial dimensions (the edge pixel is not repeated).
 
     Equals PyTorch ``nn.ReflectionPad2d``, Torch7 ``SpatialReflectionPadding`` and
-    ``tf.pad(x, ..., "REFLECT")`` (METHODS.md §0.3).
+    ``tf.pad(x, ..., "REFLECT")`` (docs/conversions.md).
 
     Args:
         padding: ``int`` (same on all four sides), ``(pad_h, pad_w)`` (symmetric) or

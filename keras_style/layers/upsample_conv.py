@@ -25,7 +25,7 @@ PADDINGS = ("reflect", "zero")
     aliases=("upsample_conv",),
     test_config={"filters": 4},
     paper="https://distill.pub/2016/deconv-checkerboard/",
-    notes="Nearest x size == PyTorch Upsample(mode='nearest') (METHODS.md §0.3), then an "
+    notes="Nearest x size == PyTorch Upsample(mode='nearest') (docs/conversions.md), then an "
     "explicitly padded 'valid' conv as in PyTorch ports.",
 )
 class UpsampleConv2D(keras.layers.Layer):
