@@ -29,7 +29,7 @@ def np_(x):
 
 
 def torchvision_get_params(rng, height, width, scale, ratio):
-    """NumPy transcription of torchvision RandomResizedCrop.get_params (METHODS.md §7.1)."""
+    """NumPy transcription of torchvision RandomResizedCrop.get_params (docs/augmentation.md)."""
     area = height * width
     log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
     for _ in range(10):

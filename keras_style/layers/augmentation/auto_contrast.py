@@ -1,4 +1,4 @@
-"""``AutoContrast`` with PIL's ``cutoff`` semantics (METHODS.md §7.4)."""
+"""``AutoContrast`` with PIL's ``cutoff`` semantics (docs/augmentation.md)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from keras_style.registry import register
     notes=(
         "PIL.ImageOps.autocontrast(cutoff=...) semantics (histogram trimming per channel on "
         "8-bit levels, truncating lookup table). Keras' own AutoContrast (no cutoff, active at "
-        "inference too) is registered as 'keras_auto_contrast' (METHODS.md §7.4-7.5)."
+        "inference too) is registered as 'keras_auto_contrast' (docs/augmentation.md)."
     ),
 )
 class AutoContrast(BaseAugmentation):
     """Stretch each channel's histogram to the full range, ignoring ``cutoff`` % at each end.
 
     Reproduces ``PIL.ImageOps.autocontrast(image, cutoff)`` per image and per channel
-    (METHODS.md §7.4): values are quantised to 256 levels; with ``n`` pixels,
+    (PIL ``ImageOps.autocontrast``): values are quantised to 256 levels; with ``n`` pixels,
     ``int(n * low // 100)`` darkest and ``int(n * high // 100)`` brightest pixels are
     discarded; with ``lo``/``hi`` the remaining extremes the lookup table is
     ``clamp(int(i * 255 / (hi - lo) - lo * 255 / (hi - lo)), 0, 255)`` (identity when

@@ -1,4 +1,4 @@
-"""``CoarseDropout`` with imgaug's semantics (METHODS.md §7.3)."""
+"""``CoarseDropout`` with imgaug's semantics (docs/augmentation.md, "CoarseDropout")."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _check_size_px(size_px, who):
     notes=(
         "imgaug CoarseDropout: a Bernoulli keep-mask drawn at low resolution and upsampled "
         "with nearest neighbour (rectangular blocks). Keras' RandomErasing erases one "
-        "rectangle per image with noise and only ~50% of images by default (METHODS.md §7.5)."
+        "rectangle per image with noise and only ~50% of images by default (docs/augmentation.md)."
     ),
 )
 class CoarseDropout(BaseAugmentation):
@@ -44,7 +44,7 @@ class CoarseDropout(BaseAugmentation):
     interpolation, then multiplies the image (dropped pixels become ``value_range[0]``,
     i.e. black, as imgaug's multiplication by 0).  The low resolution is
     ``int(size_percent * H) x int(size_percent * W)`` or ``size_px``, at least ``min_size``
-    (METHODS.md §7.3; imgaug ``FromLowerResolution``).
+    (imgaug ``FromLowerResolution``).
 
     Args:
         p: drop probability, a number or a range ``(a, b)`` from which one value per image
@@ -79,7 +79,7 @@ class CoarseDropout(BaseAugmentation):
         if size_percent is not None and size_px is not None:
             raise ConfigError(f"{who}: give size_percent or size_px, not both.")
         if size_percent is None and size_px is None:
-            size_px = (3, 8)  # imgaug's default when neither is given (METHODS.md §7.3)
+            size_px = (3, 8)  # imgaug's default when neither is given
         self.size_percent = None
         self.size_px = None
         if size_percent is not None:

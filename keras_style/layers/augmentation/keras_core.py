@@ -5,7 +5,7 @@
 layers that take ``value_range`` get ``value_range=(0, 1)``, keras_style's image convention
 (Keras defaults to ``(0, 255)``); pass ``value_range=(0, 255)`` for 8-bit-scaled images.
 Where Keras' semantics differ from the seed lecture's (torchvision/imgaug), the entry's
-``notes`` (shown by ``keras_style.describe``) say so; facts from METHODS.md §7.5, measured
+``notes`` (shown by ``keras_style.describe``) say so (docs/augmentation.md); measured
 on Keras 3.15.1.
 """
 

@@ -16,7 +16,7 @@ from keras_style.registry import register
     notes=(
         "The lecture's training augmentation: horizontal flip, RandomResizedCrop (area "
         "[0.08, 1], aspect [3/4, 4/3]) and hue/saturation/brightness scaled by [0.5, 1.5] "
-        "(METHODS.md §7.1-7.2). Returns a keras.layers.Pipeline, usable in tf.data.map."
+        "(docs/augmentation.md). Returns a keras.layers.Pipeline, usable in tf.data.map."
     ),
 )
 def seed_augment(
@@ -35,7 +35,7 @@ def seed_augment(
 
     Args:
         size: output size (int or ``(height, width)``); torchvision/d2l use 224.
-        scale, ratio: `RandomResizedCrop` ranges (torchvision defaults, METHODS.md §7.1).
+        scale, ratio: `RandomResizedCrop` ranges (torchvision defaults).
         hue, saturation, brightness: `RandomHSVScale` factor ranges (the seed's [0.5, 1.5]).
         flip: ``keras.layers.RandomFlip`` mode, or ``None`` for no flip.
         allow_upscale: allow inputs smaller than ``size`` (True here: photo collections mix

@@ -17,8 +17,8 @@ from keras_style.registry import register
     notes=(
         "Multiplicative in all three HSV channels, as the seed's 'scale hue, saturation and "
         "brightness by a factor in [0.5, 1.5]'. Keras' RandomBrightness is additive and "
-        "RandomHue additive, RandomSaturation uses f/(1-f) (METHODS.md §7.5); torchvision's "
-        "ColorJitter hue is an additive shift (§7.2)."
+        "RandomHue additive, RandomSaturation uses f/(1-f) (docs/augmentation.md); torchvision's "
+        "ColorJitter hue is an additive shift."
     ),
 )
 class RandomHSVScale(BaseAugmentation):
@@ -28,8 +28,8 @@ class RandomHSVScale(BaseAugmentation):
     ``f_v ~ U(brightness)``; in HSV space (``keras.ops.image.rgb_to_hsv``, H in [0, 1))
     the output is ``H' = (H * f_h) mod 1``, ``S' = clip(S * f_s, 0, 1)``,
     ``V' = clip(V * f_v, 0, 1)``.  The default ranges ``(0.5, 1.5)`` are the seed lecture's
-    "[0.5, 1.5]" (METHODS.md §7.2).  Scaling V equals multiplying the RGB image (blending
-    with black), i.e. torchvision's ``ColorJitter(brightness=0.5)`` (§7.2).
+    "[0.5, 1.5]" (docs/augmentation.md, "Colour").  Scaling V equals multiplying the RGB image (blending
+    with black), i.e. torchvision's ``ColorJitter(brightness=0.5)``.
 
     Args:
         hue, saturation, brightness: ``(min, max)`` factor ranges, or a number ``v`` meaning

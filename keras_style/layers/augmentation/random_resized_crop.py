@@ -1,4 +1,4 @@
-"""``RandomResizedCrop`` with torchvision's sampling (METHODS.md §7.1), one crop per image."""
+"""``RandomResizedCrop`` with torchvision's sampling (docs/augmentation.md), one crop per image."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from keras_style.layers.augmentation.base import BaseAugmentation, check_range
 from keras_style.registry import register
 
 # Number of (area, aspect) draws before the centre-crop fallback: torchvision
-# `RandomResizedCrop.get_params` (METHODS.md §7.1).
+# `RandomResizedCrop.get_params` (torchvision/transforms/transforms.py).
 _ATTEMPTS = 10
 _BOX_FORMATS = (
     "xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw",
@@ -50,14 +50,14 @@ class RandomResizedCrop(BaseAugmentation):
     ``U(scale) * H * W``, the aspect ratio ``w / h`` is log-uniform in ``ratio``,
     ``w = round(sqrt(area * aspect))``, ``h = round(sqrt(area / aspect))``; the first attempt
     that fits is placed uniformly at random.  If none fits, the whole image is centre-cropped
-    to the nearest aspect ratio in ``ratio`` (torchvision's fallback, METHODS.md §7.1).  The
+    to the nearest aspect ratio in ``ratio`` (torchvision's fallback).  The
     crop is then resized to ``size`` with bilinear (half-pixel centres, no antialias, like
     torchvision on tensors) or nearest interpolation.
 
     Args:
         size: output ``(height, width)`` (or an int for a square).
         scale: range of the crop area as a fraction of the image area; torchvision default
-            ``(0.08, 1.0)`` (METHODS.md §7.1).
+            ``(0.08, 1.0)`` (torchvision's default).
         ratio: range of the aspect ratio ``width / height``; torchvision default ``(3/4, 4/3)``.
         interpolation: ``"bilinear"`` or ``"nearest"`` (masks always use nearest).
         allow_upscale: when False (default) an image whose static size is smaller than
