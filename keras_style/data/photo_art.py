@@ -3,7 +3,7 @@
 `photo_art_pairs(photo_dir, art_dir, image_size=768, batch_size=1, ...)` -> an endless
 ``tf.data.Dataset`` of dicts ``{"photo": (B, S, S, 3), "art": (B, S, S, 3)}``, float32 in [0, 1].
 
-Each sample follows the official pipeline (``prepare_dataset.py``, ``img_augm.py``, METHODS §4.4),
+Each sample follows the official pipeline (``prepare_dataset.py``, ``img_augm.py``; docs/methods/style_aware.md),
 with its sizes scaled by ``image_size / 768``:
 
 1. pick a random photo and a random painting (with replacement, as ``random.choice``);

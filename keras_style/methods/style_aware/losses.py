@@ -4,11 +4,11 @@ All are ``keras.losses.Loss`` subclasses computed in float32 and usable on their
 
 - `StyleAwareContentLoss` (``"style_aware_content"``): distance between two *latent codes* of
   the style-aware encoder E, i.e. ``E(x)`` vs ``E(G(E(x)))``. The official code uses the mean
-  absolute difference (``norm="l1"``, METHODS §4.2 ``feature_loss``); the paper writes the mean
-  squared difference (``norm="l2"``, METHODS §4.1).
+  absolute difference (``norm="l1"``, ``model.py`` ``feature_loss``); the paper writes the mean
+  squared difference (``norm="l2"``; docs/methods/style_aware.md).
 - `TransformedImageLoss` (``"transformed_image"``): ``mean((T(x) - T(y))**2)``. The official T is a
   10x10 average pooling, stride 1, "SAME" padding that excludes padded cells (``module.py:
-  transformer_block``, METHODS §4.2); ``transformer="conv"`` is the paper's "one-layer fully
+  transformer_block``); ``transformer="conv"`` is the paper's "one-layer fully
   convolutional" T, here a fixed (seeded, frozen) weight-normalised 10x10 conv (the paper does not
   say how T would be trained; training it on this loss alone would collapse it to zero).
 - `StyleAwareGeneratorAdversarialLoss` (``"style_aware_generator_adversarial"``): sum over the
@@ -61,7 +61,7 @@ def _as_list(logits):
 
 def _weights(scale_weights, n):
     if scale_weights is None:
-        return [1.0] * n  # all scale weights 1 (model.py scale_weight, METHODS §4.2)
+        return [1.0] * n  # all scale weights 1 (model.py scale_weight)
     if len(scale_weights) != n:
         raise ConfigError(f"scale_weights has {len(scale_weights)} values for {n} discriminator scales.")
     return list(scale_weights)
@@ -213,7 +213,7 @@ class StyleAwareDiscriminatorLoss(keras.losses.Loss):
     ``{"output": [...], "photo": [...]}`` when real photos are also shown as fakes.
 
     Args:
-        photos_as_fake: bool. Add ``SCE(D(photo), 0)`` as the official code does (METHODS §4.2);
+        photos_as_fake: bool. Add ``SCE(D(photo), 0)`` as the official code does (model.py);
             requires ``y_pred`` to carry ``"photo"`` logits. Defaults to `True`.
         scale_weights: list of floats, one per scale, or None for all 1 (official code).
     """

@@ -3,7 +3,7 @@
 An encoder E and decoder G are trained against a multi-scale discriminator D on a folder of
 photos and a folder of one artist's paintings, so the model learns the artist's style rather than
 one painting's. Each training step updates *either* E+G *or* D, following the official
-success-rate rule (METHODS §4.2): with ``discr_success`` a moving average of D's accuracy,
+success-rate rule (docs/methods/style_aware.md): with ``discr_success`` a moving average of D's accuracy,
 G is trained when ``discr_success >= win_rate`` (0.8), else D.
 
 Everything here is backend-agnostic; the per-backend two-optimiser ``train_step`` lives in
@@ -445,7 +445,7 @@ class StyleAware(keras.Model):
 
 
 def _official_adam(name):
-    # tf.train.AdamOptimizer(lr) with TF defaults (METHODS §4.2): beta1 0.9, beta2 0.999, eps 1e-8; lr 2e-4 (--lr)
+    # tf.train.AdamOptimizer(lr) with TF defaults (model.py): beta1 0.9, beta2 0.999, eps 1e-8; lr 2e-4 (--lr)
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name=name)
 
 

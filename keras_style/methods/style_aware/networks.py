@@ -1,7 +1,7 @@
 """Encoder E, decoder G and multi-scale discriminator D of Sanakoyeu et al. (ECCV 2018).
 
 Built exactly as the official TF1 code (``CompVis/adaptive-style-transfer: module.py, ops.py``,
-METHODS §4.3): convolutions without biases, truncated-normal(0.02) kernels, instance norm with
+docs/methods/style_aware.md): convolutions without biases, truncated-normal(0.02) kernels, instance norm with
 epsilon 1e-5 whose scale starts at N(1, 0.02) and offset at 0. Keras layer names are the TF
 variable scopes (``g_e1_c``, ``g_e1_bn``, ``g_r1``, ``g_d1_dc``, ``d_h0_conv``, ``d_bn0``,
 ``d_h0_pred``...), so `keras_style.convert.style_aware_from_tf` maps checkpoints by name.

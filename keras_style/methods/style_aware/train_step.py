@@ -2,7 +2,7 @@
 
 Each step runs the whole model.py graph (all loss terms, for the logs) and updates either the
 encoder+decoder (when ``discr_success >= win_rate``) or the discriminator, then moves
-``discr_success`` (METHODS §4.2). TensorFlow keeps the branch inside the graph with ``tf.cond``;
+``discr_success`` (docs/methods/style_aware.md). TensorFlow keeps the branch inside the graph with ``tf.cond``;
 torch runs eagerly, so a Python ``if`` does. Other backends (JAX) are not supported: their
 stateless train_step would need the optimiser states threaded by hand.
 """
