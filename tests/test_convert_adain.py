@@ -1,6 +1,6 @@
 """pytorch-AdaIN -> Keras converter: parity with a PyTorch reference, key checks, manifest.
 
-The PyTorch networks are written here from the published key list (METHODS §1.2-1.4) with
+The PyTorch networks are written here from the published key list (pytorch-AdaIN net.py) with
 random weights; nothing is downloaded.
 """
 
@@ -17,7 +17,7 @@ from keras_style.errors import ConversionError, WeightsUnavailableError  # noqa:
 
 
 def torch_vgg():
-    """The 53-module vgg_normalised Sequential (METHODS §1.2)."""
+    """The 53-module vgg_normalised Sequential (net.py ``vgg``)."""
     mods = [nn.Conv2d(3, 3, 1)]
     cin = 3
     for b, (n, ch) in enumerate(zip((2, 2, 4, 4, 4), (64, 128, 256, 512, 512)), start=1):
@@ -31,7 +31,7 @@ def torch_vgg():
 
 
 def torch_decoder():
-    """The 29-module decoder Sequential (METHODS §1.3)."""
+    """The 29-module decoder Sequential (net.py ``decoder``)."""
 
     def conv(i, o, relu=True):
         return [nn.ReflectionPad2d(1), nn.Conv2d(i, o, 3)] + ([nn.ReLU()] if relu else [])
@@ -78,7 +78,7 @@ def torch_stylize(vgg, dec, content, style, alpha=1.0):
 def converted(tmp_path_factory):
     torch.manual_seed(0)
     vgg, dec = torch_vgg(), torch_decoder()
-    # the official 1x1 preprocessing conv (lib/utils.lua:getPreprocessConv, METHODS §1.2)
+    # the official 1x1 preprocessing conv (lib/utils.lua:getPreprocessConv)
     with torch.no_grad():
         w = torch.zeros(3, 3, 1, 1)
         w[0, 2] = w[1, 1] = w[2, 0] = 255.0

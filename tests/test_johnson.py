@@ -102,7 +102,7 @@ class UpsampleConvLayer(nn.Module):
         return self.conv2d(self.reflection_pad(x))
 
 class TransformerNet(nn.Module):
-    """pytorch/examples fast_neural_style TransformerNet, written from its key list (METHODS 2.4)."""
+    """pytorch/examples fast_neural_style TransformerNet, written from its key list (transformer_net.py)."""
     def __init__(self, w=32):
         super().__init__()
         self.conv1 = ConvLayer(3, w, 9, 1); self.in1 = nn.InstanceNorm2d(w, affine=True)
@@ -142,7 +142,7 @@ def torch_checkpoint(tmp_path_factory):
     net.eval()
     sd = net.state_dict()
     assert len(sd) == 62
-    # the published files carry stale running statistics (METHODS §2.4)
+    # the published files carry stale running statistics (docs/methods/johnson.md)
     for k in list(sd):
         if k.endswith(".weight") and sd[k].ndim == 1:
             base = k[: -len(".weight")]

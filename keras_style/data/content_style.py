@@ -68,11 +68,11 @@ def content_style_pairs(
     """Batches ``{"content": (B, S, S, 3), "style": (B, S, S, 3)}`` float32 in [0, 1].
 
     The two folders are shuffled **independently** (every content image meets random
-    styles), as both official codes sample them (METHODS §1.7).
+    styles), as both official codes sample them.
 
     Args:
         content_dir, style_dir: image folders (MS-COCO and WikiArt in the paper).
-        image_size: random crop size; 256 in both codes (METHODS §1.7).
+        image_size: random crop size; 256 in both codes.
         batch_size: 8 content-style pairs (paper; both codes).
         load_size: size before cropping, 512 (both codes).
         resize: ``"shorter"`` (default): the shorter side becomes ``load_size``, aspect kept,

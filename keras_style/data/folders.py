@@ -8,7 +8,7 @@
 - `image_folder(...)`: batches of float32 NHWC images in [0, 1] for ``model.fit``.
 - `super_resolution_pairs(...)`: ``(low_res, high_res)`` batches: random HR patches,
   Gaussian blur sigma 1.0 then bicubic downsampling by ``scale`` (Johnson et al. 2016 §4.2;
-  METHODS §2.1/§2.5).
+  docs/methods/johnson.md).
 
 The helpers are public so other pipelines (``data/content_style.py``,
 ``data/photo_art.py``) reuse the same decode / skip / crop behaviour.
@@ -231,13 +231,13 @@ def image_folder(
     """Batches of float32 images ``(batch, image_size, image_size, 3)`` in [0, 1].
 
     Each image's shorter side is resized to ``image_size`` (pytorch/examples: ``Resize(256)``
-    then ``CenterCrop(256)``, METHODS §2.4; the Lua code squashes to 256x256 instead,
-    §2.3), then a random (default, for training) or centre crop is taken.
+    then ``CenterCrop(256)``, ``neural_style.py``; the Lua code squashes to 256x256 instead,
+    ``scripts/make_style_dataset.py``), then a random (default, for training) or centre crop is taken.
 
     Args:
         directory: folder searched recursively (``recursive``) for jpg/png/webp/bmp/gif.
-        image_size: crop size; the paper trains at 256 (METHODS §2.1).
-        batch_size: the paper uses 4 (METHODS §2.1).
+        image_size: crop size; the paper trains at 256.
+        batch_size: the paper uses 4.
         shuffle: reshuffle the file order every epoch (seeded by ``seed``).
         seed: int for reproducible order and crops.
         crop: ``"random"`` or ``"center"``.
@@ -320,7 +320,7 @@ def gaussian_blur(images, sigma=1.0):
 
 def degrade(hr, scale=4, blur_sigma=1.0, method="bicubic"):
     """TF: the paper's SR degradation: Gaussian blur (sigma 1.0) then bicubic downsampling
-    by ``scale`` (not antialiased; METHODS §2.5). ``hr``: (H, W, 3) or NHWC in [0, 1]."""
+    by ``scale`` (not antialiased; docs/methods/johnson.md). ``hr``: (H, W, 3) or NHWC in [0, 1]."""
     import tensorflow as tf
 
     shape = tf.shape(hr)
@@ -347,8 +347,8 @@ def super_resolution_pairs(
 ):
     """``(low_res, high_res)`` batches for super-resolution training (Johnson et al. 2016).
 
-    Random ``patch_size`` x ``patch_size`` high-resolution patches (288 in the paper,
-    METHODS §2.1) are blurred with a Gaussian of ``blur_sigma`` (1.0 in the paper) and
+    Random ``patch_size`` x ``patch_size`` high-resolution patches (288 in the paper)
+    are blurred with a Gaussian of ``blur_sigma`` (1.0 in the paper) and
     downsampled bicubically by ``scale`` (4 or 8 in the paper) to give the input.
     Images whose shorter side is below ``patch_size`` are upscaled to it first.
     Other arguments as in `image_folder`.

@@ -19,7 +19,7 @@ from keras_style.registry import register
     test_config={"epsilon": 1e-5},
     paper="https://arxiv.org/abs/1703.06868",
     notes="unbiased=True mirrors pytorch-AdaIN calc_mean_std; unbiased=False the Lua code / "
-    "keras-io (METHODS.md §1.5).",
+    "keras-io (docs/methods/adain.md).",
 )
 class AdaptiveInstanceNormalization(keras.layers.Layer):
     """AdaIN: ``sigma(style) * (content - mu(content)) / sigma(content) + mu(style)``.
@@ -31,7 +31,7 @@ class AdaptiveInstanceNormalization(keras.layers.Layer):
 
     Args:
         epsilon: added to the variance inside the square root, for both content and style;
-            1e-5 in every reference implementation (METHODS.md §1.5).
+            1e-5 in every reference implementation (docs/methods/adain.md).
         unbiased: ``True`` (default) mirrors pytorch-AdaIN's ``calc_mean_std``,
             ``sigma = sqrt(var_unbiased + eps)`` (needed to reproduce the published PyTorch
             weights); ``False`` uses the biased variance (divide by H*W) of the Lua original
@@ -55,8 +55,8 @@ class AdaptiveInstanceNormalization(keras.layers.Layer):
 
     def __init__(
         self,
-        epsilon=1e-5,  # pytorch-AdaIN function.py calc_mean_std and the Lua code (METHODS §1.5)
-        unbiased=True,  # pytorch-AdaIN calc_mean_std uses torch.var (unbiased) (METHODS §1.5)
+        epsilon=1e-5,  # pytorch-AdaIN function.py calc_mean_std and the Lua code
+        unbiased=True,  # pytorch-AdaIN calc_mean_std uses torch.var (unbiased)
         data_format=None,
         **kwargs,
     ):

@@ -90,8 +90,9 @@ def _to_nhwc(x, data_format):
 def feature_reconstruction_loss(y_true, y_pred, data_format=None):
     """Johnson et al. 2016 feature loss 1/(C H W) * ||phi(y_pred) - phi(y_true)||^2 per sample.
 
-    METHODS §2.1: the paper's normalised squared Euclidean distance (= the mean squared
-    error over C, H, W). ``y_true`` may have batch size 1 (broadcast over the batch).
+    Johnson et al. 2016 (docs/methods/johnson.md, "The paper"): the normalised squared
+    Euclidean distance (= the mean squared error over C, H, W). ``y_true`` may have batch
+    size 1 (broadcast over the batch).
     """
     a = ops.cast(y_true, "float32")
     b = ops.cast(y_pred, "float32")
@@ -100,12 +101,12 @@ def feature_reconstruction_loss(y_true, y_pred, data_format=None):
 
 
 def gram_style_loss(y_true, y_pred, data_format=None, reduction="sum"):
-    """Squared Frobenius distance between Gram matrices G = F^T F / (C H W) (METHODS §2.1).
+    """Squared Frobenius distance between Gram matrices G = F^T F / (C H W) (Johnson 2016).
 
     ``y_true`` / ``y_pred`` are feature maps (rank 4) or precomputed Gram matrices
     (rank 3, from `gram_matrix`); a Gram target of batch 1 is broadcast over the batch.
     ``reduction="sum"`` is the paper's ||G - G'||_F^2; ``"mean"`` divides by C^2 (the
-    ``MSECriterion`` of the Lua and PyTorch code, METHODS §2.3/§2.4).
+    ``MSECriterion`` of the Lua and PyTorch code, docs/methods/johnson.md).
     """
     if reduction not in ("sum", "mean"):
         raise ConfigError(f"reduction must be 'sum' or 'mean', got {reduction!r}.")
@@ -129,7 +130,7 @@ def mean_std_style_loss(
     """AdaIN style loss for one layer: ||mu - mu'||^2 + ||sigma - sigma'||^2 per sample.
 
     ``reduction="mean"`` (default) averages over channels: the PyTorch port's
-    ``MSELoss`` convention (pytorch-AdaIN ``net.py``, METHODS §1.6), whose std is
+    ``MSELoss`` convention (pytorch-AdaIN ``net.py``), whose std is
     sqrt(unbiased var + 1e-5). ``reduction="sum"`` sums over channels: the Lua
     original's ``StyleINLossModule`` (there the std is biased, so use ``unbiased=False``
     and ``epsilon=1e-6``). Inputs are feature maps (rank 4) or stacked (N, 2, C)
@@ -154,7 +155,7 @@ def total_variation(x, kind="l1", reduction="sum", data_format=None):
     ``kind="l1"`` (the seed's formula): sum |x[i,j]-x[i+1,j]| + sum |x[i,j]-x[i,j+1]|,
     each over its valid range ((H-1) x W and H x (W-1)) and all channels.
     ``kind="squared"``: the same with squared differences (the Lua TotalVariation
-    gradient of METHODS §2.3 is that of 1/2 of this over the top-left (H-1)x(W-1) region;
+    gradient (docs/methods/johnson.md) is that of 1/2 of this over the top-left (H-1)x(W-1) region;
     the factor and the border row/column are the only difference).
     ``reduction="sum"`` returns the sums; ``"mean"`` returns mean(|dh|) + mean(|dw|)
     (each difference averaged over its own elements), independent of image size.

@@ -152,7 +152,7 @@ class _FeatureDictLoss(keras.losses.Loss):
 class FeatureReconstructionLoss(_FeatureDictLoss):
     """Feature (content) loss: sum_l w_l * 1/(C H W) * ||phi_l(y_pred) - phi_l(y_true)||^2.
 
-    Johnson et al. 2016 eq. 2 (METHODS §2.1); per sample, averaged over the batch.
+    Johnson et al. 2016 eq. 2; per sample, averaged over the batch.
     ``layers=None`` uses every key of ``y_pred``; ``layer_weights`` is a dict or a list
     aligned with ``layers`` (default 1.0 each).
     """
@@ -182,11 +182,11 @@ class FeatureReconstructionLoss(_FeatureDictLoss):
 class GramStyleLoss(_FeatureDictLoss):
     """Gram style loss: sum_l w_l * ||G_l(y_pred) - G_l(y_true)||_F^2, G = F^T F/(C H W).
 
-    Gatys et al. 2016 / Johnson et al. 2016 (METHODS §2.1). ``y_true`` values may be
+    Gatys et al. 2016 / Johnson et al. 2016 (docs/methods/johnson.md). ``y_true`` values may be
     feature maps (rank 4) or Gram matrices (rank 3) from `compute_targets`, computed
     once for a style image and broadcast over the batch. ``gram_reduction="sum"`` is
     the squared Frobenius norm (paper); ``"mean"`` divides by C^2 like the Lua/PyTorch
-    code's ``MSECriterion`` (METHODS §2.3, §2.4).
+    code's ``MSECriterion`` (docs/methods/johnson.md, "Official code").
     """
 
     def __init__(
@@ -211,7 +211,7 @@ class GramStyleLoss(_FeatureDictLoss):
 
         With ``weights`` (one per sample of the batch, e.g. ``style_blend``) the targets
         are the weighted sum over the batch, shape (1, C, C), as in jcjohnson's
-        ``-style_blend_weights`` (METHODS §3.2); weights are normalised to sum 1.
+        ``-style_blend_weights`` (neural_style.lua); weights are normalised to sum 1.
         """
         names = self._names(features)
         out = {}
@@ -239,7 +239,7 @@ class GramStyleLoss(_FeatureDictLoss):
 class MeanStdStyleLoss(_FeatureDictLoss):
     """AdaIN style loss: sum_l w_l * (||mu_l - mu_l'||^2 + ||sigma_l - sigma_l'||^2).
 
-    Defaults follow the PyTorch port (pytorch-AdaIN ``net.py``, METHODS §1.6):
+    Defaults follow the PyTorch port (pytorch-AdaIN ``net.py``):
     ``channel_reduction="mean"`` (``MSELoss`` averages over channels), std =
     sqrt(unbiased var + 1e-5). The Lua original sums over channels: use
     ``channel_reduction="sum", unbiased=False, epsilon=1e-6``. ``y_true`` values may be
@@ -305,7 +305,7 @@ class TotalVariationLoss(keras.losses.Loss):
     """Anisotropic total variation of ``y_pred`` images (``y_true`` is ignored).
 
     ``kind="l1"``: sum |x[i,j]-x[i+1,j]| + |x[i,j]-x[i,j+1]| (the seed's formula);
-    ``kind="squared"``: squared differences (the Lua TV regulariser, METHODS §2.3, up to
+    ``kind="squared"``: squared differences (the Lua TV regulariser, TotalVariation.lua, up to
     a factor 1/2). ``normalization="sum"`` sums over pixels and channels (scale grows
     with the image); ``"mean"`` averages each difference image instead. ``y_pred`` may
     also be a dict holding the image under ``"image"``.
@@ -359,15 +359,15 @@ class PerceptualLoss(keras.losses.Loss):
     under ``"image"`` when ``tv_weight > 0``. `terms` returns the weighted terms by name
     (``content``, ``style``, ``tv``, ``total``) for logging.
 
-    Default layers are Johnson et al. 2016's VGG16 choice (METHODS §2.1: content
+    Default layers are Johnson et al. 2016's VGG16 choice (docs/methods/johnson.md: content
     relu2_2; style relu1_2, relu2_2, relu3_3, relu4_3). Default weights 1/1/0 are neutral
     placeholders: each method sets its own (the published ones assume other
-    normalisations, METHODS §2.3/§3.2).
+    normalisations: docs/methods/johnson.md, docs/methods/gatys.md).
     """
 
     def __init__(
         self,
-        content_layers=("relu2_2",),  # Johnson et al. 2016 (METHODS §2.1)
+        content_layers=("relu2_2",),  # Johnson et al. 2016 (paper)
         style_layers=("relu1_2", "relu2_2", "relu3_3", "relu4_3"),  # ibid.
         content_weight=1.0,
         style_weight=1.0,

@@ -12,7 +12,8 @@ model.compile(metrics=[ks.get("psnr", crop_border=4)])
 ```
 
 MATLAB's bicubic (antialiased) and TF's bicubic (not antialiased) differ, so absolute
-values do not match published tables exactly (METHODS §2.5).
+values do not match published tables exactly (docs/methods/johnson.md, "Super-resolution
+networks").
 """
 
 from __future__ import annotations

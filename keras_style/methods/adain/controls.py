@@ -4,9 +4,9 @@ Everything here works on NumPy arrays or tensors through ``keras.ops`` (the CORA
 transfer uses NumPy's SVD: it runs once per style image, on 3x3 matrices).
 
 - `adain(content, style_mean, style_std)`: AdaIN of content features towards given statistics
-  (PyTorch-port numerics by default: sqrt(unbiased variance + 1e-5), METHODS §1.5).
-- `masked_adain(content, labels, means, stds)`: AdaIN per region (Lua ``-mask``, METHODS §1.8).
-- `coral(source, target)`: the colour-preservation transform of both official codes (METHODS §1.8).
+  (PyTorch-port numerics by default: sqrt(unbiased variance + 1e-5), docs/methods/adain.md).
+- `masked_adain(content, labels, means, stds)`: AdaIN per region (Lua ``-mask``).
+- `coral(source, target)`: the colour-preservation transform of both official codes (docs/methods/adain.md).
 - `check_style_weights`, `masks_to_labels`, `resize_labels`: argument validation and mask handling.
 """
 
@@ -20,7 +20,7 @@ from keras import ops
 from keras_style.errors import ConfigError
 from keras_style.losses.functional import mean_std
 
-# pytorch-AdaIN function.py:calc_mean_std: eps=1e-5 added to the unbiased variance (METHODS §1.5).
+# pytorch-AdaIN function.py:calc_mean_std: eps=1e-5 added to the unbiased variance.
 EPSILON = 1e-5
 
 
@@ -51,7 +51,7 @@ def masked_adain(content, labels, means, stds, epsilon=EPSILON, unbiased=True):
     given the statistics ``means[k]``, ``stds[k]``; the results are scattered back.
 
     ``labels`` is an int array (N, h, w) at the feature-map size with values in 0..K-1
-    (Lua ``test.lua -mask`` does this for K = 2; METHODS §1.8).
+    (Lua ``test.lua -mask`` does this for K = 2).
     """
     content = ops.cast(content, "float32")
     labels = ops.convert_to_tensor(labels)
@@ -69,7 +69,7 @@ def check_style_weights(style_weights, n_styles):
 
     Weights of the wrong length, negative, non-finite or all zero raise `ConfigError`.
     Weights that do not sum to 1 are **normalised with a warning** (the Lua original
-    normalises them silently, METHODS §1.8).
+    normalises them silently).
     """
     if style_weights is None:
         return [1.0 / n_styles] * n_styles
@@ -152,7 +152,7 @@ def coral(source, target):
     """Match the colour mean and covariance of ``source`` (HxWx3) to ``target`` (HxWx3).
 
     As in both official codes (Lua ``lib/utils.lua:coral``, pytorch-AdaIN
-    ``function.py:coral``; METHODS §1.8): per-channel standardisation with the unbiased std,
+    ``function.py:coral``): per-channel standardisation with the unbiased std,
     C = x x^T + I for each image, transform sqrt(C_t) sqrt(C_s)^-1 x_s, then the target's
     channel std and mean. Matrix square roots come from an SVD. As in the originals the
     covariances are not divided by the pixel count, so when the two images have different

@@ -9,7 +9,7 @@ enc = model.encode_style("painting.jpg")                        # reuse one styl
 outs = [model.stylize(p, style=enc) for p in ["a.jpg", "b.jpg"]]
 ```
 
-Facts and their sources: METHODS.md §1 (Lua original ``xunhuang1995/AdaIN-style`` and the
+Facts and their sources: docs/methods/adain.md (Lua original ``xunhuang1995/AdaIN-style`` and the
 PyTorch port ``naoto0804/pytorch-AdaIN``).
 """
 
@@ -30,12 +30,12 @@ from keras_style.methods.adain import controls
 from keras_style.registry import register
 
 # Taps of VGG used by the method: content/AdaIN at relu4_1, style loss at relu1_1..relu4_1
-# with equal weights (paper, METHODS §1.1; Lua -targetStyleLayers, PyTorch net.py).
+# with equal weights (paper; Lua -targetStyleLayers, PyTorch net.py).
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
 ENCODERS = ("vgg19_normalised", "vgg19", "vgg16")
 
-# Decoder, METHODS §1.3 (pytorch-AdaIN net.py `decoder`; the Lua train.lua mirror of the
+# Decoder (pytorch-AdaIN net.py `decoder`; the Lua train.lua mirror of the
 # encoder). Entries: ("conv", name, filters) | ("up",). Every conv is reflection pad 1 +
 # 3x3 valid conv + ReLU, except the last one (no activation). Names mirror the VGG convs;
 # the comment gives the index in the official 29-module Sequential (= state-dict key).
@@ -53,7 +53,7 @@ DECODER_LAYERS = (
     ("conv", "conv1_2", 64),  # 25
     ("conv", "conv1_1", 3),  # 28: output, no activation
 )
-# State-dict index of each decoder conv in decoder.pth (METHODS §1.4).
+# State-dict index of each decoder conv in decoder.pth (docs/methods/adain.md).
 DECODER_TORCH_INDEX = {
     "conv4_1": 1,
     "conv3_4": 5,
@@ -66,7 +66,7 @@ DECODER_TORCH_INDEX = {
     "conv1_1": 28,
 }
 
-# Training defaults (METHODS §1.6, §1.7).
+# Training defaults (docs/methods/adain.md, "Official code").
 # Style weight 10 with MSE (mean) statistics losses: pytorch-AdaIN train.py --style_weight 10.
 # The Lua original uses 1e-2 with *summed* squared differences over channels (divided by
 # the batch size), so its number is not comparable; we use the PyTorch-port losses (means),
@@ -83,7 +83,7 @@ def _decoder_filters(filters, width):
 
 
 def build_decoder(in_channels=512, width=1.0, name="decoder"):
-    """The official AdaIN decoder (METHODS §1.3) as a functional model.
+    """The official AdaIN decoder (pytorch-AdaIN net.py) as a functional model.
 
     ``width`` scales every hidden layer (tests use narrow decoders); 1.0 is the official one.
     Input: relu4_1 features (N, h, w, in_channels); output: (N, 8h, 8w, 3), no activation.
@@ -96,7 +96,7 @@ def build_decoder(in_channels=512, width=1.0, name="decoder"):
     for spec in DECODER_LAYERS:
         if spec[0] == "up":
             n_up += 1
-            # nearest upsampling in place of pooling (paper; METHODS §0.3: equals torch Upsample)
+            # nearest upsampling in place of pooling (paper; equals torch Upsample, docs/conversions.md)
             x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"upsample{n_up}")(x)
             continue
         _, lname, filters = spec
@@ -170,7 +170,7 @@ class AdaIN(keras.Model):
         decoder_width: multiplier of the decoder's hidden widths (1.0 = official).
         style_weight, content_weight: training loss weights (PyTorch-port defaults).
         epsilon, unbiased: AdaIN / statistics numerics (PyTorch port: sqrt(var_unbiased + 1e-5);
-            ``unbiased=False`` gives the Lua target std, METHODS §1.5).
+            ``unbiased=False`` gives the Lua target std, docs/methods/adain.md).
         preview_styles: style images (paths) used by `preview` when it is given content only.
 
     ``get_config`` returns ``weights=None`` and ``encoder_weights=None``: a saved ``.keras``
@@ -354,7 +354,7 @@ class AdaIN(keras.Model):
     # ------------------------------------------------------------------ training
     def compile(self, optimizer="auto", **kwargs):
         """``optimizer="auto"`` or ``"adam"``: Adam(1e-4, eps 1e-8) with the official
-        inverse-time decay lr / (1 + 5e-5 t) (METHODS §1.7). Any other optimizer is used as is."""
+        inverse-time decay lr / (1 + 5e-5 t) (both codes). Any other optimizer is used as is."""
         if optimizer is None or (
             isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")
         ):
@@ -376,7 +376,7 @@ class AdaIN(keras.Model):
             self.optimizer.build(self.trainable_variables)  # so saved slots load back
 
     def losses_for(self, out, target, style_features):
-        """(content_loss, style_loss) of a batch, float32 (PyTorch-port formulas, METHODS §1.6)."""
+        """(content_loss, style_loss) of a batch, float32 (PyTorch-port formulas, net.py)."""
         out_feats = self.encoder(out)
         content_loss = ops.mean(
             ops.square(ops.cast(out_feats[CONTENT_LAYER], "float32") - ops.cast(target, "float32"))
@@ -424,7 +424,7 @@ class AdaIN(keras.Model):
                 runner = _Runner(lambda x: self.encoder(x)[CONTENT_LAYER])
             else:
                 runner = _Runner(self.decoder)
-            # XLA: 10-30% faster than graph mode on CPU (DESIGN.md performance facts);
+            # XLA: 10-30% faster than graph mode on CPU (docs/design.md, "Performance");
             # it compiles once per input shape.
             runner.compile(jit_compile=self.jit_compile_inference)
             self._fns[key] = runner
@@ -771,7 +771,7 @@ def _resize_batch(style, content):
 
 
 def adain_learning_rate(initial=LEARNING_RATE, decay=LR_DECAY):
-    """lr_t = initial / (1 + decay * t), the official schedule (METHODS §1.7)."""
+    """lr_t = initial / (1 + decay * t), the official schedule (Lua optim.adam)."""
     return keras.optimizers.schedules.InverseTimeDecay(
         initial_learning_rate=initial, decay_steps=1, decay_rate=decay
     )

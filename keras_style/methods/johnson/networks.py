@@ -3,15 +3,15 @@
 `JohnsonTransformer` (style transfer, Table 1) and `JohnsonSRNetwork` (super-resolution,
 Table 2). Both map float32 NHWC RGB in [0, 1] to RGB (in [0, 1] for ``output="tanh"``).
 
-Layouts of `JohnsonTransformer` (METHODS §2.2-2.4):
+Layouts of `JohnsonTransformer` (docs/methods/johnson.md):
 
 - ``layout="paper"`` (default): supplementary Table 1: reflection padding of
   ``8 * num_residual_blocks`` px (40 for 5 blocks), c9s1-32, d64, d128, 5 residual blocks
   with *unpadded* 3x3 convs (each shrinks the map by 4; shortcut centre-cropped), two
   x2 upsamplings to 64 and 32 filters, c9s1-3, then the output activation. With the
   defaults (batch norm, transposed convs, zero padding, scaled tanh) this is the paper's
-  network and the Lua code's ``models/eccv16`` models (METHODS §2.3).
-- ``layout="pytorch_examples"``: pytorch/examples ``TransformerNet`` exactly (METHODS §2.4):
+  network and the Lua code's ``models/eccv16`` models.
+- ``layout="pytorch_examples"``: pytorch/examples ``TransformerNet`` exactly (transformer_net.py):
   reflect-padded convs, padded residual blocks, instance norm, nearest x2 + conv
   upsampling, no output activation, input and output in [0, 255] (we scale by 255 in and
   1/255 out so the model still speaks [0, 1]). ``normalization``, ``upsampling``,
@@ -20,7 +20,7 @@ Layouts of `JohnsonTransformer` (METHODS §2.2-2.4):
   `keras_style.convert.johnson_from_torch` maps tensors by name.
 
 The Lua code feeds VGG-preprocessed BGR 0-255 images and outputs ``150 * tanh`` in that
-space (METHODS §2.3); we feed [0, 1] RGB and output ``(tanh + 1) / 2``, the paper's
+space (Lua preprocess.lua); we feed [0, 1] RGB and output ``(tanh + 1) / 2``, the paper's
 "scaled tanh so that pixels fall in [0, 255]" in our units. With a normalisation layer
 right after the first conv the input affine map only rescales that conv's weights.
 """
@@ -53,7 +53,7 @@ def _norm(kind, name):
     if kind is None:
         return None
     if kind == "instance":
-        return InstanceNormalization(epsilon=1e-5, name=name)  # eps: PyTorch/Torch7 (METHODS §0.3)
+        return InstanceNormalization(epsilon=1e-5, name=name)  # eps: PyTorch/Torch7 (docs/conversions.md)
     # momentum 0.9 == PyTorch/Torch7 momentum 0.1 in Keras' convention
     return keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=name)
 
@@ -108,7 +108,7 @@ class _PaddedConv(keras.layers.Layer):
 class _TransposedUp(keras.layers.Layer):
     """Transposed conv k3 s2 equal to PyTorch ``ConvTranspose2d(3, 2, padding=1,
     output_padding=1)`` / Torch7 ``SpatialFullConvolution(3,3,2,2,1,1,1,1)``: Keras 'valid'
-    then crop one row/column at the top-left (METHODS §0.3)."""
+    then crop one row/column at the top-left (docs/conversions.md)."""
 
     def __init__(self, filters, **kwargs):
         super().__init__(**kwargs)
@@ -151,7 +151,7 @@ class JohnsonTransformer(keras.Model):
 
     Args:
         width: channel multiplier (1.0 = 32/64/128 filters; the Lua ``instance_norm``
-            models use 0.5, METHODS §2.3).
+            models use 0.5, docs/methods/johnson.md).
         num_residual_blocks: 5 in the paper.
         normalization: ``"batch"`` (paper, §3 "spatial batch normalization"; Lua
             ``models/eccv16``), ``"instance"`` (Lua ``train.lua`` default
@@ -159,7 +159,7 @@ class JohnsonTransformer(keras.Model):
         upsampling: ``"transposed"`` (paper: fractionally strided convs; Lua ``uX``) or
             ``"resize_conv"`` (nearest x2 then 3x3 conv, pytorch/examples; no checkerboard).
         padding: padding of the non-residual convs, ``"zero"`` (what the Lua code really
-            does with ``reflect-start``, METHODS §2.3) or ``"reflect"`` (pytorch/examples).
+            does with ``reflect-start``, docs/methods/johnson.md) or ``"reflect"`` (pytorch/examples).
             In the paper layout the residual blocks are unpadded and the input is
             reflection-padded by ``8 * num_residual_blocks`` px instead.
         output: ``"tanh"`` (paper: scaled tanh, here ``(tanh + 1) / 2`` in [0, 1]) or
@@ -177,7 +177,7 @@ class JohnsonTransformer(keras.Model):
         num_residual_blocks=5,  # paper Table 1 / Lua -arch ...R128 x5
         normalization="batch",  # paper (BN); the Lua train.lua default is instance norm
         upsampling="transposed",  # paper / Lua 'u' tokens (fractionally strided convs)
-        padding="zero",  # Lua code's effective conv padding (METHODS §2.3 padding quirk)
+        padding="zero",  # Lua code's effective conv padding (models.lua padding quirk)
         output="tanh",  # paper: scaled tanh; pytorch/examples: linear
         layout="paper",
         **kwargs,
@@ -190,7 +190,7 @@ class JohnsonTransformer(keras.Model):
             raise ConfigError(f"{who}: num_residual_blocks must be an int >= 0, got {num_residual_blocks!r}.")
         _check_choice(layout, LAYOUTS, "layout", who)
         if layout == "pytorch_examples":
-            # METHODS §2.4: fixed by TransformerNet
+            # fixed by TransformerNet (pytorch/examples transformer_net.py)
             normalization, upsampling, padding, output = "instance", "resize_conv", "reflect", "linear"
         _check_choice(normalization, NORMALIZATIONS, "normalization", who)
         _check_choice(upsampling, UPSAMPLINGS, "upsampling", who)
@@ -264,7 +264,7 @@ class JohnsonTransformer(keras.Model):
     def call(self, inputs, training=None):
         x = ops.cast(inputs, self.compute_dtype)
         if self.layout == "pytorch_examples":
-            x = x * 255.0  # TransformerNet takes RGB in [0, 255] (METHODS §2.4)
+            x = x * 255.0  # TransformerNet takes RGB in [0, 255] (neural_style.py)
         if self.input_padding:
             x = reflect_pad_any(x, self.input_padding)
         x = self._block(self.conv1, self.in1, x, training)
@@ -310,8 +310,8 @@ class JohnsonSRNetwork(keras.Model):
     """The super-resolution networks of Johnson et al. (2016), supplementary Table 2.
 
     c9s1-64 + norm + ReLU, 4 residual blocks of 64 filters (padded 3x3 convs), log2(scale)
-    x2 upsampling convs of 64 filters (+ norm + ReLU), c9s1-3, scaled tanh (METHODS §2.5;
-    the layer list is [3p] + the 72->288 sizes [src]).
+    x2 upsampling convs of 64 filters (+ norm + ReLU), c9s1-3, scaled tanh
+    (docs/methods/johnson.md, "Super-resolution networks").
 
     Args:
         scale: 4 or 8.

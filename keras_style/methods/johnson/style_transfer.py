@@ -8,7 +8,7 @@ model.fit(ks.data.image_folder("coco/train2014", image_size=256, batch_size=4), 
 out = model.stylize("photo.jpg", strength=0.8, preserve_color=True, tile=512)
 ```
 
-Loss (METHODS §2.1, §2.3; weights of the Lua ``train.lua``):
+Loss (paper and docs/methods/johnson.md; weights of the Lua ``train.lua``):
 
 - content: ``content_weight`` x mean squared difference of VGG-16 ``relu2_2`` features of
   the output and the input (paper; the Lua default uses relu3_3);
@@ -46,7 +46,7 @@ from keras_style.registry import register
 # VGG-16 channels per block (Simonyan & Zisserman 2015).
 _VGG_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # paper + Lua -style_layers 4,9,16,23
-CONTENT_LAYERS = ("relu2_2",)  # paper (METHODS §2.1); the Lua default is relu3_3
+CONTENT_LAYERS = ("relu2_2",)  # paper; the Lua default is relu3_3
 
 
 def _layer_channels(name):
@@ -222,7 +222,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
     def __init__(
         self,
         style_image=None,
-        style_size=256,  # Lua -style_image_size 256 (longer side), METHODS §2.3
+        style_size=256,  # Lua -style_image_size 256 (longer side)
         weights="vgg16_imagenet",  # paper: ImageNet VGG-16
         loss_network="vgg16",  # paper: VGG-16
         content_layers=CONTENT_LAYERS,

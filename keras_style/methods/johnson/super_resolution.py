@@ -7,7 +7,7 @@ sr.fit(ks.data.super_resolution_pairs("images/", patch_size=288, scale=4), epoch
 big = sr.upscale("small.png")                        # histogram-matched to the input
 ```
 
-Paper facts (METHODS §2.1, §2.5): x4 and x8 networks of supplementary Table 2, feature
+Paper facts (docs/methods/johnson.md): x4 and x8 networks of supplementary Table 2, feature
 reconstruction loss at VGG-16 relu2_2 (``loss="feature"``) or a per-pixel loss
 (``loss="pixel"``), 288x288 patches, Gaussian blur sigma 1.0 then bicubic downsampling,
 Adam 1e-3, batch 4, and histogram matching of the output to the low-resolution input as
@@ -77,7 +77,7 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
         loss="feature",  # paper's l_feat model
         weights="vgg16_imagenet",  # paper: ImageNet VGG-16
         loss_network="vgg16",
-        content_layer="relu2_2",  # paper (METHODS §2.1)
+        content_layer="relu2_2",  # paper
         histogram_matching=True,  # paper: post-processing by histogram matching
         width=1.0,
         num_residual_blocks=4,  # paper Table 2
