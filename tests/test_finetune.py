@@ -1,4 +1,4 @@
-"""Fine-tuning (issue 6, METHODS.md §8): backbones, freezing, ImageNet row reuse, round trip, CLI."""
+"""Fine-tuning (docs/methods/finetune.md): backbones, freezing, ImageNet row reuse, round trip, CLI."""
 
 import os
 

@@ -74,7 +74,7 @@ class LBFGS:
         fun: ``fun(x) -> (loss, aux_dict, grad)`` with ``x`` a float32 NumPy array.
         x0: starting point (any shape; kept flat inside, `x` returns it reshaped).
         history_size: number of (s, y) correction pairs. 100 is ``optim.lbfgs``'s
-            ``nCorrection`` default used by jcjohnson/neural-style (METHODS.md §3.2).
+            ``nCorrection`` default used by jcjohnson/neural-style (torch/optim lbfgs.lua).
             Memory: 2 * history_size float32 copies of the image.
         line_search: ``"strong_wolfe"`` (cubic interpolation, Nocedal & Wright alg. 3.5/3.6),
             ``"armijo"`` (backtracking) or ``None`` (fixed step ``learning_rate``, as

@@ -5,7 +5,7 @@ Conventions: a flow is an HxWx2 float32 array of (dx, dy) pixel offsets.
 So the flow from the *current* frame to the *previous* one warps the previous frame (or
 the previous stylized output) into the current frame: ``warp(prev, flow(cur, prev))``.
 
-The certainty mask follows Ruder et al.'s ``consistencyChecker.cpp`` (METHODS §5.2):
+The certainty mask follows Ruder et al.'s ``consistencyChecker.cpp`` (docs/methods/ruder.md):
 with ``w`` the flow being checked and ``w_hat`` the opposite flow sampled at ``x + w(x)``,
 a pixel is unreliable (0) when it is disoccluded,
 ``|w + w_hat|^2 > 0.01 (|w|^2 + |w_hat|^2) + 0.5``, when it lies on a motion boundary,

@@ -1,7 +1,7 @@
 """Ruder, Dosovitskiy & Brox (GCPR 2016): artistic style transfer for videos.
 
 Gatys et al.'s optimisation (`keras_style.methods.gatys`) run frame by frame, with two
-changes for frame t > 1 (METHODS.md §5.1):
+changes for frame t > 1 (docs/methods/ruder.md, "Single-pass algorithm"):
 
 1. **Initialisation** from the previous *stylized* frame warped into the current frame
    by the optical flow (``prevWarped``).
@@ -60,31 +60,31 @@ import numpy as np
 from keras_style.errors import ConfigError, VideoError
 from keras_style.video.flow import flow_and_mask, warp
 
-# Ruder et al. `-temporal_weight 1e3` (artistic_video.lua, METHODS §5.1), in their units
+# Ruder et al. `-temporal_weight 1e3` (artistic_video.lua), in their units
 # (0-255 images, content weight 5); see `gatys_temporal_weight` for the conversion.
 DEFAULT_TEMPORAL_WEIGHT = 1e3
-# neural-style / Ruder `-content_weight 5` (METHODS §3.2, §5.1): the reference of the ratio.
+# neural-style / Ruder `-content_weight 5`: the reference of the ratio.
 RUDER_CONTENT_WEIGHT = 5.0
-# Ruder et al. `-num_iterations 2000,1000` (first frame, later frames; METHODS §5.1).
+# Ruder et al. `-num_iterations 2000,1000` (first frame, later frames).
 DEFAULT_STEPS_FIRST = 2000
 DEFAULT_STEPS_LATER = 1000
 # Ruder et al. stop rule: relative loss change over `-tol_loss_relative_interval 50`
-# iterations below `-tol_loss_relative 1e-4` (METHODS §5.1).
+# iterations below `-tol_loss_relative 1e-4` (artistic_video.lua).
 DEFAULT_TOL = 1e-4
 DEFAULT_TOL_INTERVAL = 50
-# Ruder et al. `-init random,prevWarped` (METHODS §5.1); Gatys' "noise".
+# Ruder et al. `-init random,prevWarped`; Gatys' "noise".
 DEFAULT_INIT_FIRST = "noise"
-# Ruder et al. warp with bilinear sampling (METHODS §5.1). Each output is warped again into
+# Ruder et al. warp with bilinear sampling (image.warp). Each output is warped again into
 # the next frame, so the bilinear blur compounds; with few L-BFGS steps per frame the style
 # loss cannot restore it: on an 8-frame 160x120 pan-and-zoom with 40/10 steps (HED VGG16)
 # the mean |Laplacian| of the outputs fell from 0.101 to 0.042 with bilinear warps, and
 # stayed at 0.094 with bicubic ones (per-frame Gatys: 0.099).
 # Bicubic sampling blurs less. "linear" gives Ruder's behaviour.
 DEFAULT_INTERPOLATION = "cubic"
-# Ruder et al. `-flow_relative_indices 1` (short-term only; METHODS §5.1).
+# Ruder et al. `-flow_relative_indices 1` (short-term only).
 DEFAULT_LONG_TERM = (1,)
 # The VGG mean colour (Caffe BGR 103.939, 116.779, 123.68) as RGB in [0, 1]: Ruder fills
-# pixels warped from outside the image with it (METHODS §5.1, prevWarped).
+# pixels warped from outside the image with it (prevWarped).
 VGG_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32) / 255.0
 
 # Multi-pass defaults: artistic_video_multiPass.lua (manuelruder/artistic-videos) options
@@ -124,7 +124,7 @@ class RelativeTolerance:
 
 def closest_first(masks):
     """Ruder's ``closestFirst`` combination of certainty masks ordered closest first:
-    ``c_j <- max(c_j - sum_{k < j} c_k, 0)`` (METHODS §5.1)."""
+    ``c_j <- max(c_j - sum_{k < j} c_k, 0)`` (artistic_video.lua ``closestFirst``)."""
     out, acc = [], None
     for m in masks:
         m = np.asarray(m, np.float32)

@@ -1,6 +1,6 @@
 """DeepDream: gradient ascent on chosen layer activations, octave by octave.
 
-Follows the keras-io example ``examples/generative/deep_dream.py`` (METHODS.md §6): loss =
+Follows the keras-io example ``examples/generative/deep_dream.py`` (docs/methods/deepdream.md): loss =
 sum_l w_l * sum(act_l[:, 2:-2, 2:-2, :]^2) / size(act_l); the gradient is divided by its
 mean absolute value; ascent steps; an octave stops early once the loss exceeds
 ``max_loss``; octaves are processed smallest first (sizes original / 1.4^i) with the lost
@@ -24,11 +24,11 @@ from keras_style.backend_grad import value_and_grad
 from keras_style.errors import ConfigError
 from keras_style.registry import register
 
-# keras-io deep_dream.py (METHODS §6): layer weights for InceptionV3.
+# keras-io deep_dream.py: layer weights for InceptionV3.
 INCEPTION_LAYERS = {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5}
 # For VGG backbones: the issue's example layer (`keras-style dream ... --layers relu4_3`).
 VGG_LAYERS = {"relu4_3": 1.0}
-# keras-io: num_octave = 3, octave_scale = 1.4, iterations = 20 per octave (§6).
+# keras-io: num_octave = 3, octave_scale = 1.4, iterations = 20 per octave.
 DEFAULT_OCTAVES = 3
 DEFAULT_OCTAVE_SCALE = 1.4
 DEFAULT_STEPS = 20

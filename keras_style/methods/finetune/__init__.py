@@ -1,4 +1,4 @@
-"""Fine-tuning keras.applications backbones (METHODS.md §8; docs/methods/finetune.md)."""
+"""Fine-tuning keras.applications backbones (docs/methods/finetune.md)."""
 
 from keras_style.methods.finetune.lr_multipliers import with_learning_rate_multipliers  # noqa: F401
 from keras_style.methods.finetune.model import (  # noqa: F401

@@ -1,7 +1,7 @@
-"""Fine-tuning a ``keras.applications`` backbone with a new head (METHODS.md §8).
+"""Fine-tuning a ``keras.applications`` backbone with a new head (docs/methods/finetune.md).
 
-The recipe (d2l "Fine-Tuning", METHODS.md §8.1; keras.io "Transfer learning & fine-tuning"
-guide, §8.3): keep the pretrained feature extractor, replace the 1000-way ImageNet
+The recipe (d2l "Fine-Tuning"; keras.io "Transfer learning & fine-tuning"
+guide): keep the pretrained feature extractor, replace the 1000-way ImageNet
 classifier with a randomly initialised (Xavier/Glorot) layer sized to the target classes,
 train with a small learning rate, optionally freezing the bottom layers first and unfreezing
 them for a second phase.  A target class that already exists in ImageNet (d2l's hot-dog
@@ -117,7 +117,7 @@ class ApplicationPreprocessing(keras.layers.Layer):
     """Images in [0, 1] -> the input a keras.applications backbone expects.
 
     Multiplies by 255 and applies the backbone module's own ``preprocess_input`` (caffe, tf
-    or torch mode, or identity for models that preprocess inside, METHODS.md §8.2).
+    or torch mode, or identity for models that preprocess inside, docs/methods/finetune.md).
     """
 
     def __init__(self, backbone, **kwargs):
@@ -232,7 +232,7 @@ def freeze_layers(backbone, freeze, freeze_batchnorm=True):
     in ``[0, 1]`` (that share of the layers, from the bottom), an int ``k`` (the bottom
     ``k`` layers), or fnmatch pattern(s) on layer names (``"conv4*"``,
     ``["conv1*", "conv2*"]``).  BatchNormalization layers are always frozen when
-    ``freeze_batchnorm`` (they then run in inference mode, keras.io guide, METHODS.md §8.3).
+    ``freeze_batchnorm`` (they then run in inference mode, keras.io guide).
     """
     layers = [la for la in backbone.layers if not isinstance(la, keras.layers.InputLayer)]
     if freeze is None or freeze is False:
@@ -286,13 +286,13 @@ class FineTuneClassifier(keras.Model):
             VGG16).
         input_shape: ``(H, W, 3)``; ``(None, None, 3)`` for any size where the backbone allows.
         pooling: ``"avg"`` (keras.io guide, d2l) or ``"max"`` global pooling.
-        dropout: dropout before the new classifier; 0.2 as in the keras.io guide (§8.3).
+        dropout: dropout before the new classifier; 0.2 as in the keras.io guide.
         freeze: which backbone layers to freeze, see `freeze_layers`.
         unfrozen: patterns unfrozen after ``freeze`` (`unfreeze` appends to this so that a
             reloaded model has the same trainable layers).
         freeze_batchnorm: keep every BatchNormalization layer frozen, i.e. in inference mode
             (keras.io guide: "keep the BatchNormalization layers in inference mode" when
-            fine-tuning, §8.3).
+            fine-tuning).
         classifier_activation: ``"softmax"`` or ``None`` (logits).
         keep_imagenet_fc: VGG16/VGG19 only: keep keras.applications' ImageNet top (Flatten,
             ``fc1``, ``fc2``) as part of the backbone and put the new head where
@@ -372,7 +372,7 @@ class FineTuneClassifier(keras.Model):
         outputs = keras.layers.Dense(
             num_classes,
             activation=classifier_activation,
-            kernel_initializer="glorot_uniform",  # Xavier, as d2l's new output layer (§8.1)
+            kernel_initializer="glorot_uniform",  # Xavier, as d2l's new output layer
             name="classifier",
         )(x)
         kwargs.setdefault("name", f"finetune_{_key(class_name)}")
@@ -454,7 +454,7 @@ def _set_trainable(model, pattern, trainable):
 
 # ---------------------------------------------------------------------- compile / phases
 
-# keras.io "Transfer learning & fine-tuning" guide (METHODS.md §8.3): train a new head on a
+# keras.io "Transfer learning & fine-tuning" guide: train a new head on a
 # frozen base with Adam's default 1e-3, then fine-tune the unfrozen model with Adam(1e-5).
 HEAD_LEARNING_RATE = 1e-3
 FINETUNE_LEARNING_RATE = 1e-5
@@ -464,7 +464,7 @@ def _all_frozen(model):
     return all(not la.trainable for la in model.backbone.layers if la.weights)
 
 
-# d2l "Fine-Tuning" (METHODS.md §8.1): the new output layer learns ten times faster than the
+# d2l "Fine-Tuning": the new output layer learns ten times faster than the
 # pretrained layers (``{'params': output layer, 'lr': learning_rate * 10}``).
 HEAD_LEARNING_RATE_MULTIPLIER = 10.0
 
@@ -485,8 +485,8 @@ def compile_finetune(model, learning_rate=None, head_learning_rate_multiplier=No
 
     ``learning_rate=None``: when the whole backbone is frozen (head training) the head learns
     at 1e-3, else the backbone at 1e-5 (and the head at 1e-5 x multiplier): the two values of
-    the keras.io transfer-learning guide (§8.3).  Recompile after every change of
-    ``trainable`` (§8.3).  The multiplier used is kept as
+    the keras.io transfer-learning guide.  Recompile after every change of
+    ``trainable`` (same guide).  The multiplier used is kept as
     ``model.head_learning_rate_multiplier`` (`unfreeze` reuses it).
 
     Raises:
@@ -532,7 +532,7 @@ def unfreeze(model, pattern="*", recompile=True, learning_rate=FINETUNE_LEARNING
 
     BatchNormalization layers stay frozen (inference mode) when the model was built with
     ``freeze_batchnorm=True``.  Recompiles with Adam(``learning_rate``), 1e-5 by default
-    (keras.io guide, METHODS.md §8.3), the head at ``learning_rate`` x
+    (keras.io guide), the head at ``learning_rate`` x
     ``head_learning_rate_multiplier`` (default: the model's last one, else 10).  Returns the
     names of the layers unfrozen.
     """

@@ -7,7 +7,7 @@ out = model.stylize("photo.jpg", "starry.jpg", size=256, steps=150)   # HxWx3 in
 ks.save_image(out, "out.png")
 ```
 
-The objective is jcjohnson/neural-style's (METHODS.md §3.2):
+The objective is jcjohnson/neural-style's (docs/methods/gatys.md):
 
     content_weight * sum_l mean((F_l(x) - F_l(c))^2)
   + style_weight   * sum_l mean((G_l(x) - sum_i w_i G_l(s_i))^2)     G = F^T F / (C H W)
@@ -36,24 +36,24 @@ from keras_style.optimizers.lbfgs import LBFGS, Adam, NonFiniteError
 from keras_style.registry import register
 
 # --- defaults, with their sources ---------------------------------------------------
-# jcjohnson/neural-style `-content_layers relu4_2` (METHODS §3.2; Gatys et al. Fig. 2: conv4_2).
+# jcjohnson/neural-style `-content_layers relu4_2` (Gatys et al. Fig. 2: conv4_2).
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
-# jcjohnson/neural-style `-style_layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1` (METHODS §3.2).
+# jcjohnson/neural-style `-style_layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1`.
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-# `-content_weight 5`, per content layer; our content term is the same MSE (mean) (§3.2).
+# `-content_weight 5`, per content layer; our content term is the same MSE (mean).
 DEFAULT_CONTENT_WEIGHT = 5.0
 # `-style_weight 100`, per style layer, not divided by the number of layers; our Gram
-# (F^T F / CHW) and its mean squared difference are the Lua code's (§3.2).
+# (F^T F / CHW) and its mean squared difference are the Lua code's (neural_style.lua).
 DEFAULT_STYLE_WEIGHT = 100.0
 # `-tv_weight 1e-3` on strength * 1/2 * sum of squared neighbour differences of the
-# Caffe-range image (x255; the Lua code uses x256, §3.2 quirk): 1e-3 * 255^2 / 2 for images
+# Caffe-range image (x255; the Lua code uses x256, a neural_style.lua quirk): 1e-3 * 255^2 / 2 for images
 # in [0, 1].
 DEFAULT_TV_WEIGHT = 1e-3 * 255.0**2 / 2.0
-# `-learning_rate 10` (Adam only) in 0-255 units (§3.2) -> 10 / 255 for images in [0, 1].
+# `-learning_rate 10` (Adam only) in 0-255 units -> 10 / 255 for images in [0, 1].
 DEFAULT_ADAM_LEARNING_RATE = 10.0 / 255.0
-# optim.lbfgs learningRate 1 (neural-style passes no other value, §3.2).
+# optim.lbfgs learningRate 1 (neural-style passes no other value).
 DEFAULT_LBFGS_LEARNING_RATE = 1.0
-# optim.lbfgs nCorrection default 100 (§3.2).
+# optim.lbfgs nCorrection default 100 (torch/optim lbfgs.lua).
 DEFAULT_HISTORY_SIZE = 100
 # The HED VGG16, an edge detector (offline also on Python 3.10; docs/methods/gatys.md), has
 # much smaller deep activations than ImageNet VGG19 (relu5_1 mean ~1 on chelsea.jpg), so
@@ -80,7 +80,7 @@ NEURAL_STYLE_DEFAULTS = {
 # 100 L-BFGS steps from the content gives Van Gogh's blue/yellow palette and swirling
 # strokes over a recognisable cat.
 IMAGENET_VGG16_DEFAULTS = dict(NEURAL_STYLE_DEFAULTS)
-# `-num_iterations 1000` (§3.2).
+# `-num_iterations 1000` (neural_style.lua).
 DEFAULT_STEPS = 1000
 # Weights that resolve with no download (the `offline` extra): a failed download of the
 # default VGG19 points to the first (docs/methods/gatys.md).
@@ -415,7 +415,7 @@ class Gatys:
                 adds ``weight * mean(mask * (x - target)**2)``, the mean over all 3·H·W
                 values, ``mask`` (HxW in [0, 1], or ``None`` = everywhere) broadcast over
                 the channels; ``target`` and ``mask`` are resized to each scale. This is
-                Ruder et al.'s temporal loss (`keras_style.video.ruder`, METHODS §5.1);
+                Ruder et al.'s temporal loss (`keras_style.video.ruder`, docs/methods/ruder.md);
                 reported as the ``pixel`` loss term.
 
         Raises:
@@ -486,7 +486,7 @@ class Gatys:
                     f"style_blend needs {len(style_imgs)} non-negative weights (one per style), "
                     f"got {style_blend!r}."
                 )
-            blend = blend / blend.sum()  # neural-style normalises to sum 1 (§3.2)
+            blend = blend / blend.sum()  # neural-style normalises to sum 1
         per_style_masks = None
         single_mask = None
         if mask is not None:
