@@ -17,7 +17,6 @@ Key lists and shapes: docs/methods/adain.md, "Official code". ``decoder.pth`` ho
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -169,14 +168,9 @@ def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
     for name, (k, b) in dec.items():
         model.decoder.get_layer(name).set_weights([k, b])
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.stem}.tmp-{os.getpid()}.keras")
-        try:
-            model.save(str(tmp))
-            os.replace(tmp, output)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        from keras_style.saving import save_model_atomic
+
+        save_model_atomic(model, output)
     return model
 
 

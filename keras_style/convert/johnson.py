@@ -19,7 +19,6 @@ The output channels of ``conv1`` decide the width (32 -> width 1.0).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -138,10 +137,9 @@ def johnson_from_torch(path, output=None, overwrite=False):
         norm(block.norm2, f"res{k}.in2")
     model.has_style_targets = True  # a ready style model (no Gram targets: not trainable)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.stem}.tmp.keras")
-        model.save(str(tmp))
-        os.replace(tmp, output)
+        from keras_style.saving import save_model_atomic
+
+        save_model_atomic(model, output)
     return model
 
 

@@ -1,7 +1,7 @@
 """Official TF1 checkpoints of Sanakoyeu et al. (CompVis/adaptive-style-transfer) -> `StyleAware`.
 
 ``tf.train.load_checkpoint`` reads the variables without rebuilding the TF1 graph. The variable
-names are the TF scopes of ``module.py`` / ``ops.py`` (METHODS §4.3), e.g.
+names are the TF scopes of ``module.py`` / ``ops.py`` (docs/methods/style_aware.md), e.g.
 ``encoder/g_e1_c/Conv/weights`` (kh, kw, in, out: already the Keras layout),
 ``encoder/g_e1_bn/scale`` / ``offset``, ``decoder/g_r1_c1/Conv/weights``,
 ``decoder/g_d1_dc/conv2d/Conv/weights``, ``decoder/g_pred_c/Conv/weights``,
@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from keras_style.errors import ConfigError, ConversionError
+from keras_style.saving import save_model_atomic
 
 _IGNORED = re.compile(r"(/Adam(_\d+)?$|^beta[12]_power|^global_step|^learning_rate)")
 
@@ -189,19 +190,6 @@ def _run(args):
     save_model_atomic(model, out)
     print(f"wrote {out}")
     return 0
-
-
-def save_model_atomic(model, path):
-    """``model.save`` to a temporary .keras next to ``path``, then ``os.replace``."""
-    path = os.path.abspath(str(path))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path[:-len('.keras')]}.tmp-{os.getpid()}.keras"
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 __all__ = ["style_aware_from_tf", "add_convert_parser", "save_model_atomic"]

@@ -10,10 +10,10 @@ keras-style train adain --content photos/ --style paintings/ --encoder vgg16 \\
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from keras_style.errors import ConfigError
+from keras_style.saving import save_model_atomic
 
 
 def add_train_parser(sub):
@@ -62,16 +62,6 @@ def add_train_parser(sub):
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=train_cli)
     return p
-
-
-def _save(model, path):
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    try:
-        model.save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def train_cli(args):
@@ -146,7 +136,7 @@ def train_cli(args):
 
         class _Save(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                _save(self.model, out)
+                save_model_atomic(self.model, out)
 
         callbacks.append(_Save())
     if args.preview_every > 0:
@@ -169,7 +159,7 @@ def train_cli(args):
         callbacks=callbacks,
         verbose=0 if args.quiet else 1,
     )
-    _save(model, out)
+    save_model_atomic(model, out)
     if not args.quiet:
         print(f"wrote {out}")
     return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from keras_style.errors import ConfigError, DataError
+from keras_style.errors import DataError
+from keras_style.saving import save_model_atomic
 
 
 def add_finetune_parser(sub):
@@ -101,19 +101,6 @@ def image_datasets(data, val, image_size, batch_size, seed, augment=True):
     return train.prefetch(tf.data.AUTOTUNE), val_ds, classes
 
 
-def save_model_atomic(model, output, overwrite=False):
-    out = Path(output)
-    if out.suffix != ".keras":
-        raise ConfigError(f"--output must end with .keras, got {out}.")
-    if out.exists() and not overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, out)
-    return out
-
-
 def run_finetune(args):
     import keras_style as ks
     from keras_style.methods.finetune import compile_finetune, unfreeze
@@ -151,7 +138,7 @@ def run_finetune(args):
         compile_finetune(model, learning_rate=1e-5,  # keras.io guide phase 2
                          head_learning_rate_multiplier=args.head_lr_multiplier, **compile_opts)
         model.fit(train, validation_data=val, epochs=args.unfreeze_epochs, verbose=verbose)
-    save_model_atomic(model, args.output, args.overwrite)
+    save_model_atomic(model, args.output, overwrite=args.overwrite)
     if not args.quiet:
         print(f"wrote {args.output}")
     return 0

@@ -124,12 +124,9 @@ def _fit(model, data, args, out, callbacks=()):
 
 
 def _save(model, out):
-    import os
+    from keras_style.saving import save_model_atomic
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.keras")
-    model.save(str(tmp))
-    os.replace(tmp, out)
+    save_model_atomic(model, out)
     print(f"wrote {out}")
 
 

@@ -49,7 +49,7 @@ def train_cli(args):
     import keras
 
     import keras_style as ks
-    from keras_style.convert.style_aware import save_model_atomic
+    from keras_style.saving import save_model_atomic
 
     out = str(args.output)
     if not out.endswith(".keras"):
