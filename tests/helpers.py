@@ -125,3 +125,159 @@ def random_image(h=32, w=32, seed=0, batch=None, channels=3):
     rng = np.random.default_rng(seed)
     shape = (h, w, channels) if batch is None else (batch, h, w, channels)
     return rng.random(shape, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _first_array(x):
+    if isinstance(x, dict):
+        return _first_array(next(iter(x.values())))
+    if isinstance(x, (list, tuple)):
+        return _first_array(x[0])
+    return x
+
+
+def _num_samples(x):
+    return int(np.shape(_first_array(x))[0])
+
+
+def _overrides(model, *names):
+    """Whether ``type(model)`` overrides one of ``names`` of `keras.Model` (own training logic)."""
+    return any(getattr(type(model), n, None) is not getattr(keras.Model, n, None) for n in names)
+
+
+def _assert_finite(x, what):
+    x = _to_numpy(x)
+    if isinstance(x, dict):
+        for k, v in x.items():
+            _assert_finite(v, f"{what}[{k}]")
+        return
+    if isinstance(x, (list, tuple)):
+        for i, v in enumerate(x):
+            _assert_finite(v, f"{what}[{i}]")
+        return
+    assert np.all(np.isfinite(np.asarray(x))), f"{what} is not finite"
+
+
+class _StepCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def run_model_test(
+    model,
+    inputs,
+    *,
+    fit_data=None,
+    tmp_path,
+    atol=1e-5,
+    fit=True,
+    save=True,
+    expected_shape=None,
+    image=None,
+    image_kwargs=None,
+    expected_image_shape=None,
+    compile_fn=None,
+    compile_kwargs=None,
+    loss="mse",
+    loss_key="loss",
+    reload_method=True,
+):
+    """Inference, one training step and a ``.keras`` round trip of a model; returns its output.
+
+    - inference: ``model(inputs, training=False)`` is finite with shape ``expected_shape``
+      (default: the shape of the first input array); a model with a ``stylize`` or
+      ``upscale`` method must be given ``image`` (HxWx3), and
+      ``model.upscale(image, **image_kwargs)`` (else ``stylize``) is finite with shape
+      ``expected_image_shape`` (default ``image.shape``).
+    - ``fit``: compiles with ``compile_fn(model)`` when given, else ``model.compile(**compile_kwargs)``
+      (the model's own default optimizer) when the model has its own training logic
+      (``compute_loss`` / ``train_step``), else Adam(1e-3) with ``loss``; runs exactly one
+      ``fit`` step on ``fit_data`` (a `tf.data.Dataset` - one batch is taken -, an ``(x, y)``
+      tuple, or ``x`` alone: arrays / dicts of arrays, all in one batch); asserts one step ran,
+      every logged value (``loss_key`` among them) is finite and a trainable weight changed.
+    - ``save``: ``model.save(tmp_path / "m.keras")`` and ``keras.saving.load_model``: the same
+      class, the same weights (in order, exactly) and the same outputs (call, and
+      stylize/upscale unless ``reload_method=False``) within ``atol``.
+    """
+    import pathlib
+
+    image_kwargs = dict(image_kwargs or {})
+
+    def forward(m):
+        return _to_numpy(m(inputs, training=False))
+
+    out = forward(model)
+    _assert_finite(out, "model output")
+    want = tuple(expected_shape) if expected_shape is not None else tuple(np.shape(_first_array(inputs)))
+    assert tuple(np.shape(out)) == want, f"output shape {np.shape(out)} != expected {want}"
+
+    method = "upscale" if hasattr(model, "upscale") else "stylize" if hasattr(model, "stylize") else None
+    if method is not None:
+        assert image is not None, f"{type(model).__name__} has {method}(): pass image= to check it"
+
+    def run_method(m):
+        return np.asarray(getattr(m, method)(image, **image_kwargs))
+
+    if method is not None:
+        res = run_method(model)
+        _assert_finite(res, f"{method}() output")
+        want_img = tuple(expected_image_shape) if expected_image_shape is not None else tuple(np.shape(image))
+        assert res.shape == want_img, f"{method}() shape {res.shape} != expected {want_img}"
+
+    if fit:
+        assert fit_data is not None, "fit=True needs fit_data"
+        if compile_fn is not None:
+            compile_fn(model)
+        elif _overrides(model, "compute_loss", "train_step"):
+            model.compile(**dict(compile_kwargs or {}))
+        else:
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, **dict(compile_kwargs or {}))
+        trainable = model.trainable_weights
+        assert trainable, f"{type(model).__name__} has no trainable weights to fit"
+        before = [np.array(keras.ops.convert_to_numpy(v)) for v in trainable]
+        counter = _StepCounter()
+        kw = dict(epochs=1, verbose=0, callbacks=[counter])
+        if hasattr(fit_data, "take") and hasattr(fit_data, "element_spec"):  # tf.data
+            hist = model.fit(fit_data.take(1), **kw)
+        elif isinstance(fit_data, tuple):
+            x, y = fit_data
+            hist = model.fit(x, y, batch_size=_num_samples(x), shuffle=False, **kw)
+        else:
+            hist = model.fit(fit_data, batch_size=_num_samples(fit_data), shuffle=False, **kw)
+        assert counter.steps == 1, f"fit ran {counter.steps} steps, expected exactly 1"
+        logs = hist.history
+        assert loss_key in logs, f"{loss_key!r} not logged by fit: {sorted(logs)}"
+        for k, v in logs.items():
+            assert np.all(np.isfinite(np.asarray(v, dtype="float64"))), f"fit logged non-finite {k}: {v}"
+        changed = [
+            v.path
+            for v, b in zip(trainable, before)
+            if not np.array_equal(np.asarray(keras.ops.convert_to_numpy(v)), b)
+        ]
+        assert changed, "one fit step changed no trainable weight"
+        out = forward(model)
+        _assert_finite(out, "model output after fit")
+        if method is not None:
+            res = run_method(model)
+
+    if save:
+        path = pathlib.Path(tmp_path) / "m.keras"
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+        assert type(loaded) is type(model), f"reloaded a {type(loaded).__name__}"
+        a, b = model.weights, loaded.weights
+        assert len(a) == len(b), f"{len(a)} weights saved, {len(b)} reloaded"
+        for va, vb in zip(a, b):
+            xa, xb = keras.ops.convert_to_numpy(va), keras.ops.convert_to_numpy(vb)
+            assert xa.shape == xb.shape, f"{va.path}: shape {xa.shape} reloaded as {xb.shape}"
+            np.testing.assert_array_equal(xb, xa, err_msg=f"{va.path} differs after reload")
+        assert_allclose(forward(loaded), out, atol=atol, msg=".keras round trip output")
+        if method is not None and reload_method:
+            assert_allclose(run_method(loaded), res, atol=atol, msg=f".keras round trip {method}()")
+    return out
