@@ -5,6 +5,9 @@
   functional model around the layer giving the same output after reload.
 - ``run_loss_test(loss, y_true, y_pred)``: finite scalar, zero on identical inputs,
   config round trip, works inside a compiled model's save/load.
+- ``run_model_test(model, inputs, fit_data=..., tmp_path=...)``: finite output of the expected
+  shape (and of ``stylize``/``upscale``), one ``fit`` step that changes a weight with a finite
+  loss, and a ``.keras`` round trip with the same weights and outputs.
 """
 
 from __future__ import annotations
@@ -188,7 +191,11 @@ def run_model_test(
     loss_key="loss",
     reload_method=True,
 ):
-    """Inference, one training step and a ``.keras`` round trip of a model; returns its output.
+    """Inference, one training step and a ``.keras`` round trip of a model.
+
+    Returns a namespace: ``output`` (the call's output, after the fit step when ``fit``),
+    ``method_output`` (stylize/upscale's, or None), ``history`` (the fit's, or None) and
+    ``loaded`` (the reloaded model, or None), for the caller's own further checks.
 
     - inference: ``model(inputs, training=False)`` is finite with shape ``expected_shape``
       (default: the shape of the first input array); a model with a ``stylize`` or
@@ -206,8 +213,10 @@ def run_model_test(
       stylize/upscale unless ``reload_method=False``) within ``atol``.
     """
     import pathlib
+    import types
 
     image_kwargs = dict(image_kwargs or {})
+    res = hist = loaded = None
 
     def forward(m):
         return _to_numpy(m(inputs, training=False))
@@ -244,7 +253,7 @@ def run_model_test(
         counter = _StepCounter()
         kw = dict(epochs=1, verbose=0, callbacks=[counter])
         if hasattr(fit_data, "take") and hasattr(fit_data, "element_spec"):  # tf.data
-            hist = model.fit(fit_data.take(1), **kw)
+            hist = model.fit(fit_data.take(1), shuffle=False, **kw)
         elif isinstance(fit_data, tuple):
             x, y = fit_data
             hist = model.fit(x, y, batch_size=_num_samples(x), shuffle=False, **kw)
@@ -280,4 +289,4 @@ def run_model_test(
         assert_allclose(forward(loaded), out, atol=atol, msg=".keras round trip output")
         if method is not None and reload_method:
             assert_allclose(run_method(loaded), res, atol=atol, msg=f".keras round trip {method}()")
-    return out
+    return types.SimpleNamespace(output=out, method_output=res, history=hist, loaded=loaded)

@@ -5,7 +5,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from helpers import assert_allclose, run_in_backend, run_loss_test
+from helpers import assert_allclose, run_in_backend, run_loss_test, run_model_test
 
 import keras_style as ks
 from keras_style.errors import ConfigError, DataError
@@ -218,9 +218,8 @@ def test_keras_round_trip(tmp_path):
     m = tiny(seed=3, feature_loss_norm="l2", transformer="conv", photos_as_fake=False)
     x = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
     m.discr_success.assign(0.5)
-    path = tmp_path / "sa.keras"
-    m.save(path)
-    again = keras.saving.load_model(path)
+    # same class, weights, call() and stylize() outputs after a .keras round trip (helpers.py)
+    again = run_model_test(m, x, tmp_path=tmp_path, atol=1e-6, fit=False, image=x[0]).loaded
     assert again.get_config() == m.get_config()
     assert_allclose(again(x), m(x), atol=1e-6)
     assert float(again.discr_success) == 0.5

@@ -10,6 +10,7 @@ import importlib.util
 import keras
 import numpy as np
 import pytest
+from helpers import run_model_test
 
 import keras_style as ks
 from keras_style.errors import ConfigError, ImageError
@@ -192,12 +193,13 @@ def test_too_small_image_is_a_clear_error(w2x):
 def test_keras_round_trip(tmp_path, cls, config):
     m = _randomize(cls(**config), seed=7)
     x = _img(9, 8)[None]
-    y = m._infer(x)
-    path = tmp_path / "sr.keras"
-    m.save(path)
-    loaded = keras.saving.load_model(path, compile=False)
+    s = m.scale
+    # same class, weights, call() and upscale() outputs after a .keras round trip (helpers.py)
+    r = run_model_test(m, x, tmp_path=tmp_path, atol=1e-6, fit=False, expected_shape=(1, 9 * s, 8 * s, 3),
+                       image=x[0], expected_image_shape=(9 * s, 8 * s, 3))
+    loaded = r.loaded
     assert type(loaded) is cls and loaded.get_config() == m.get_config()
-    np.testing.assert_allclose(loaded._infer(x), y, atol=1e-6)
+    np.testing.assert_allclose(loaded._infer(x), m._infer(x), atol=1e-6)
 
 
 def test_registry_entries():
