@@ -457,7 +457,8 @@ d = np.load(sys.argv[1])
 net = MultiStyleNetwork(num_styles=3, contract_filters=(4, 8, 8), num_residual_blocks=1, expand_filters=(4, 4))
 net.set_weights([d[f"w{i}"] for i in range(int(d["n"]))])
 y = keras.ops.convert_to_numpy(net((d["x"], d["s"])))
-np.save(sys.argv[2], y)
+m = keras.ops.convert_to_numpy(net((d["x"], d["m"])))  # a per-pixel style map (masks)
+np.save(sys.argv[2], np.concatenate([y, m]))
 """
 
 
@@ -473,9 +474,11 @@ def test_network_on_torch_backend(tiny_model, rng, tmp_path):
     x = rng.random((2, 21, 18, 3)).astype("float32")
     x = pad_like_original(x)
     s = np.array([[1, 0, 0], [0.2, 0.3, 0.5]], "float32")
-    ref = keras.ops.convert_to_numpy(net((x, s)))
+    smap = rng.random(x.shape[:3] + (3,)).astype("float32")
+    smap /= smap.sum(-1, keepdims=True)
+    ref = np.concatenate([keras.ops.convert_to_numpy(net((x, s))), keras.ops.convert_to_numpy(net((x, smap)))])
     weights = net.get_weights()
-    np.savez(tmp_path / "in.npz", x=x, s=s, n=len(weights), **{f"w{i}": w for i, w in enumerate(weights)})
+    np.savez(tmp_path / "in.npz", x=x, s=s, m=smap, n=len(weights), **{f"w{i}": w for i, w in enumerate(weights)})
     env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}
     r = subprocess.run(
         [sys.executable, "-c", TORCH_CODE, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")],
