@@ -204,6 +204,7 @@ def test_registered_model_predicts_fits_and_saves(name, tmp_path):
     kw = SPECS[name](model)
     cannot = CANNOT.get(name, {})
     for step, (reason, still_true) in cannot.items():
+        assert step in ("fit", "save") and reason, f"{name}: bad CANNOT entry {step!r}"
         still_true(model, kw)  # the listed limitation must still hold
     if "fit" in cannot:
         kw = {**kw, "fit": False}
