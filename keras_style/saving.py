@@ -3,7 +3,7 @@
 `save_model_atomic` saves to a temporary file in the destination folder (``.NAME.tmp-PID.keras``,
 a hidden name that no glob for ``*.keras`` matches) and renames it into place in one step;
 on any failure the temporary file is removed. Every command and converter that writes a
-model uses it.
+model uses it; `save_weights_atomic` does the same for ``.weights.h5`` files (the converters).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ def check_keras_path(path, overwrite=True, flag="-o"):
     return out
 
 
-def save_model_atomic(model, path, overwrite=True):
-    """``model.save(path)`` through a temporary file and one rename; returns the `Path`."""
-    out = check_keras_path(path, overwrite=overwrite)
+def _write_atomic(out, suffix, write):
+    """``write(temporary path)``, then one rename onto ``out``; the temporary is removed on
+    failure. ``suffix`` (``.keras``, ``.weights.h5``) is what Keras needs the name to end in."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.keras")
+    tmp = out.with_name(f".{out.name[: -len(suffix)]}.tmp-{os.getpid()}{suffix}")
     try:
-        model.save(str(tmp))
+        write(str(tmp))
         os.replace(tmp, out)
     finally:
         if tmp.exists():
@@ -39,4 +39,18 @@ def save_model_atomic(model, path, overwrite=True):
     return out
 
 
-__all__ = ["save_model_atomic", "check_keras_path"]
+def save_model_atomic(model, path, overwrite=True):
+    """``model.save(path)`` through a temporary file and one rename; returns the `Path`."""
+    out = check_keras_path(path, overwrite=overwrite)
+    return _write_atomic(out, ".keras", model.save)
+
+
+def save_weights_atomic(model, path):
+    """``model.save_weights(path)`` (a ``.weights.h5``) the same way; returns the `Path`."""
+    out = Path(path)
+    if not out.name.endswith(".weights.h5"):
+        raise ConfigError(f"A weights file must end in .weights.h5, got {out.name}.")
+    return _write_atomic(out, ".weights.h5", model.save_weights)
+
+
+__all__ = ["save_model_atomic", "save_weights_atomic", "check_keras_path"]

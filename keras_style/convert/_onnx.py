@@ -7,7 +7,6 @@ nothing in a file is executed. Shared by ``onnx_vgg16``, ``onnx_multistyle`` and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -48,20 +47,13 @@ def initializers(model) -> dict[str, np.ndarray]:
 
 
 def save_weights_atomic(model, dst) -> Path:
-    """``model.save_weights(dst)`` through a temporary name in the same folder, so that
-    ``dst`` appears whole or not at all (the temporary is removed on failure)."""
-    dst = Path(dst)
-    if not dst.name.endswith(".weights.h5"):
-        raise ConversionError(f"The converted file must end in .weights.h5, got {dst.name}.")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name[: -len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5")
-    try:
-        model.save_weights(str(tmp))
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dst
+    """``model.save_weights(dst)`` atomically (`keras_style.saving.save_weights_atomic`);
+    a name that does not end in ``.weights.h5`` is a `ConversionError`."""
+    from keras_style.saving import save_weights_atomic as save
+
+    if not Path(dst).name.endswith(".weights.h5"):
+        raise ConversionError(f"The converted file must end in .weights.h5, got {Path(dst).name}.")
+    return save(model, dst)
 
 
 __all__ = ["import_onnx", "load_onnx", "initializers", "save_weights_atomic"]
