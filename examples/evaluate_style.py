@@ -50,7 +50,10 @@ def make_runner(kind, name, args):
     if kind == "model":
         # "multistyle_26:19": a multi-style preset with the style index to measure
         base, _, index = name.partition(":")
-        model = ks.get(base)
+        if base.endswith(".keras") or Path(base).is_file():
+            index = ""  # a file path may contain ":" only as part of the name
+            base = name
+        model = ks.presets.load(base)  # a preset name or a .keras file
         if index:
             return lambda photo, painting: model.stylize(photo, style=int(index))
         return lambda photo, painting: model.stylize(photo)
@@ -63,7 +66,7 @@ def make_runner(kind, name, args):
         model = ks.get("arbitrary_stylization")
         return lambda photo, painting: model.stylize(photo, painting)
     if name == "adain":
-        model = ks.get(args.adain_weights) if args.adain_weights else ks.get("adain")
+        model = ks.presets.load(args.adain_weights) if args.adain_weights else ks.get("adain")
         return lambda photo, painting: model.stylize(photo, painting)
     raise SystemExit(f"Unknown method {name!r}: use gatys, adain or arbitrary_stylization.")
 
