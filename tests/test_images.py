@@ -615,3 +615,20 @@ def test_no_warnings_on_clean_round_trip(tmp_path):
         warnings.simplefilter("error")
         p = save_image(_gradient(), tmp_path / "w.webp", quality=90)
         load_image(p, size=8)
+
+
+def test_methods_convert_arrays_through_images_py():
+    """Gatys and AdaIN take arrays by the same rules as keras_style.images: a float image in
+    0..255 is refused with a hint (Gatys used to clip it to white), gray + alpha is accepted."""
+    from keras_style.methods.adain.model import _array_image
+    from keras_style.methods.gatys.gatys import _as_rgb
+
+    bright = np.full((8, 9, 3), 200.0, np.float32)
+    for convert in (lambda a: _as_rgb(a, "content image"), lambda a: _array_image(a, "content")):
+        with pytest.raises(ImageError, match="divide by 255"):
+            convert(bright)
+    ga = np.zeros((8, 9, 2), np.uint8)
+    ga[..., 0], ga[..., 1] = 128, 255
+    np.testing.assert_allclose(_as_rgb(ga, "x"), np.full((8, 9, 3), 128 / 255, np.float32))
+    rgb, alpha = _array_image(ga, "x")
+    assert rgb.shape == (8, 9, 3) and alpha is not None and float(alpha.min()) == 1.0

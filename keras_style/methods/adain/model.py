@@ -23,11 +23,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses.functional import mean_std
 from keras_style.methods.adain import controls
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 # Taps of VGG used by the method: content/AdaIN at relu4_1, style loss at relu1_1..relu4_1
 # with equal weights (paper; Lua -targetStyleLayers, PyTorch net.py).
@@ -719,33 +719,14 @@ class _Runner(keras.Model):
 
 
 def _array_image(img, what):
-    """Array input (NumPy / tensor; HxW, HxWx1, HxWx3, HxWx4; uint8 or float in [0, 1])
-    -> (float32 HxWx3, alpha HxW or None)."""
-    a = np.asarray(ops.convert_to_numpy(img) if not isinstance(img, np.ndarray) else img)
-    if a.ndim == 4 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[-1] not in (1, 3, 4):
-        raise ImageError(
-            f"{what} image array must be HxW, HxWx1, HxWx3 or HxWx4, got shape {a.shape}."
-        )
-    if a.dtype == np.uint8:
-        a = a.astype(np.float32) / 255.0
-    else:
-        a = a.astype(np.float32)
-        if a.size and (a.min() < -1e-3 or a.max() > 1.0 + 1e-3):
-            raise ImageError(
-                f"{what} image array is float with values in [{a.min():.3g}, {a.max():.3g}]; "
-                "float images must be in [0, 1] (or pass uint8)."
-            )
-        a = np.clip(a, 0.0, 1.0)
-    alpha = None
-    if a.shape[-1] == 4:
-        alpha, a = a[..., 3], a[..., :3]
-    elif a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=-1)
-    return np.ascontiguousarray(a), alpha
+    """Array input (NumPy / tensor) -> (float32 HxWx3, alpha HxW or None), validated by
+    `keras_style.images.to_float_image` (the same rules as every other method)."""
+    from keras_style.images import to_float_image
+
+    try:
+        return to_float_image(img, return_alpha=True)
+    except ImageError as e:
+        raise ImageError(f"{what} image: {e}") from None
 
 
 def _resize_shorter(img, size):

@@ -93,39 +93,17 @@ _ARCHS = ("vgg16", "vgg19", "vgg19_normalised")
 
 
 def _as_rgb(src, what):
-    """Any supported image -> float32 HxWx3 in [0, 1] (grayscale repeated, alpha dropped)."""
-    from keras_style.images import load_image
+    """Any supported image -> float32 HxWx3 in [0, 1] (grayscale repeated, alpha dropped):
+    `keras_style.images`, whose checks (e.g. a float array in 0..255 is refused with a hint,
+    not clipped to white) hold for every method."""
+    from keras_style.images import load_image, to_float_image
 
-    if isinstance(src, np.ndarray) or (hasattr(src, "shape") and not isinstance(src, (str, bytes))):
-        arr = np.asarray(keras.ops.convert_to_numpy(src) if not isinstance(src, np.ndarray) else src)
-        if arr.ndim == 4 and arr.shape[0] == 1:
-            arr = arr[0]
-        if arr.ndim == 2:
-            arr = arr[..., None]
-        if arr.ndim != 3 or arr.shape[-1] not in (1, 2, 3, 4):
-            raise ImageError(
-                f"{what} must be HxW, HxWx1, HxWx3 or HxWx4, got an array of shape {arr.shape}."
-            )
-        if arr.dtype == np.uint8:
-            arr = arr.astype(np.float32) / 255.0
-        elif arr.dtype == np.uint16:
-            arr = arr.astype(np.float32) / 65535.0
-        arr = arr.astype(np.float32)
-        if arr.shape[-1] in (2, 4):  # drop alpha
-            arr = arr[..., :-1]
-        if arr.shape[-1] == 1:
-            arr = np.repeat(arr, 3, axis=-1)
-        if not np.all(np.isfinite(arr)):
-            raise ImageError(f"{what} contains NaN or Inf values.")
-        return np.clip(arr, 0.0, 1.0)
-    arr = np.asarray(load_image(src), np.float32)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    if arr.shape[-1] == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    if arr.shape[-1] == 4:
-        arr = arr[..., :3]
-    return arr
+    try:
+        if isinstance(src, np.ndarray) or (hasattr(src, "shape") and not isinstance(src, (str, bytes))):
+            return to_float_image(src)
+        return np.asarray(load_image(src), np.float32)
+    except ImageError as e:
+        raise ImageError(f"{what}: {e}") from None
 
 
 def _resize(img, hw, antialias=True):
