@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,6 +16,8 @@ from keras_style.methods.johnson import JohnsonSRNetwork, JohnsonStyleTransfer, 
 from keras_style.methods.johnson.super_resolution import match_histograms
 
 from helpers import random_image
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TINY = dict(width=0.125, num_residual_blocks=1)
 SHORT_VGG = dict(style_layers=["relu1_2", "relu2_2"])  # a short loss network keeps tests fast
@@ -416,19 +419,25 @@ def test_cli_train_stylize_and_upscale(tmp_path):
     assert main(["upscale", str(img), "--model", str(out), "-o", str(tmp_path / "x.png")]) == 1
 
 
-def test_bundled_preset_stylizes_offline():
+@pytest.mark.parametrize("name", ["johnson_great_wave", "johnson_starry_night"])
+def test_bundled_preset_stylizes_offline(name):
     from keras_style import weights as wreg
 
-    if "johnson_great_wave" not in wreg.names():
-        pytest.skip("bundled johnson_great_wave weights not present")
-    model = ks.get("johnson_great_wave")
+    if name not in wreg.names():
+        pytest.skip(f"bundled {name} weights not present")
+    model = ks.get(name)
     x = random_image(48, 56, seed=4) * 0.8 + 0.1
     out = model.stylize(x)
     assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
     assert np.abs(out - x).mean() > 0.02  # it does something
-    m = wreg.manifest("johnson_great_wave")
-    assert m["preset"] and m["provenance"]["script"] == "examples/train_fast_style.py"
-    assert os.path.getsize(wreg.resolve("johnson_great_wave")) < 5 * 2**20
+    m = wreg.manifest(name)
+    prov = m["provenance"]
+    assert m["preset"] and prov["script"] == "examples/train_fast_style.py"
+    assert prov["loss_network"] == "vgg16_imagenet"  # retrained on the ImageNet VGG16
+    assert (ROOT / "examples" / "images" / prov["style_image"]).is_file()
+    for key in ("data", "steps", "wall_time_s", "final_losses", "command"):
+        assert prov.get(key), key
+    assert os.path.getsize(wreg.resolve(name)) < 5 * 2**20
 
 
 def test_cli_train_resumes_after_a_kill(tmp_path, monkeypatch, capsys):
