@@ -145,6 +145,7 @@ SPECS = {
     "finetune": _finetune,
     "johnson": _feed_forward,
     "johnson_great_wave": _feed_forward,
+    "johnson_starry_night": _feed_forward,
     "johnson_sr": _super_resolution(4),
     "johnson_sr_network": _super_resolution(4, method=False),
     "johnson_transformer": _image_to_image,
