@@ -1,4 +1,4 @@
-"""Augmentation layers (issue 6): our own layers, Keras-core and keras-cv entries, preset, CLI."""
+"""Augmentation layers (docs/augmentation.md): our own layers, Keras-core and keras-cv entries, preset, CLI."""
 
 import inspect
 import math

@@ -1,4 +1,4 @@
-"""Converter from official CompVis/adaptive-style-transfer TF1 checkpoints (issue 7).
+"""Converter from official CompVis/adaptive-style-transfer TF1 checkpoints (docs/methods/style_aware.md).
 
 A synthetic checkpoint with the official variable names and random values is written with a
 TF1 Saver; our converted model's forward pass must equal a reference forward pass written here

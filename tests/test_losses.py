@@ -103,7 +103,7 @@ def test_mean_std_style_function(eps, unbiased, reduction):
 def test_total_variation_function(kind, reduction):
     x = random_image(7, 9, batch=2, seed=4)
     assert_allclose(F.total_variation(x, kind, reduction), np_tv(x, kind, reduction), rtol=1e-5)
-    # the seed's formula on a tiny hand example: one step of 1 in each direction
+    # anisotropic L1 TV on a tiny hand example: one step of 1 in each direction
     img = np.zeros((1, 2, 2, 1), "float32")
     img[0, 1, 1, 0] = 1.0
     assert float(val(F.total_variation(img))[0]) == pytest.approx(2.0)

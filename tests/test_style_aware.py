@@ -1,4 +1,4 @@
-"""Style-aware content loss GAN (Sanakoyeu et al. 2018, issue 7): networks, losses, training, data, inference."""
+"""Style-aware content loss GAN (Sanakoyeu et al. 2018): networks, losses, training, data, inference."""
 
 import os
 

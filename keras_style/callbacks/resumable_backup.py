@@ -120,7 +120,7 @@ class ResumableBackup(keras.callbacks.Callback):
         self._remove_temporaries()
         found = self.checkpoints()
         problems = []
-        for epoch, folder in found:
+        for _, folder in found:
             try:
                 got = self._read(folder)
             except Exception as e:  # a damaged checkpoint: say so, use the one before

@@ -17,4 +17,4 @@ from keras_style.data.folders import (  # noqa: F401
     warn_skipped,
 )
 from keras_style.data.content_style import content_style_pairs  # noqa: E402,F401
-from keras_style.data.photo_art import photo_art_pairs  # noqa: E402,F401  (issue 7, style-aware)
+from keras_style.data.photo_art import photo_art_pairs  # noqa: E402,F401  (style-aware)

@@ -1,6 +1,6 @@
 """keras_style.layers: importing this package registers its entries."""
 
-# Shared layers (issue 3, item 3)
+# Shared layers (docs/design.md)
 from keras_style.layers.adaptive_instance_normalization import (  # noqa: E402,F401
     AdaptiveInstanceNormalization,
 )
@@ -9,5 +9,5 @@ from keras_style.layers.conditional_instance_normalization import ConditionalIns
 from keras_style.layers.reflection_padding import ReflectionPadding2D  # noqa: E402,F401
 from keras_style.layers.residual_block import ResidualBlock  # noqa: E402,F401
 from keras_style.layers.upsample_conv import UpsampleConv2D  # noqa: E402,F401
-# Augmentation layers (issue 6)
+# Augmentation layers (docs/augmentation.md)
 from keras_style.layers import augmentation  # noqa: E402,F401

@@ -152,7 +152,7 @@ def mean_std_style_loss(
 def total_variation(x, kind="l1", reduction="sum", data_format=None):
     """Anisotropic total variation of images, per sample, float32.
 
-    ``kind="l1"`` (the seed's formula): sum |x[i,j]-x[i+1,j]| + sum |x[i,j]-x[i,j+1]|,
+    ``kind="l1"`` (anisotropic L1 TV, Rudin, Osher & Fatemi 1992): sum |x[i,j]-x[i+1,j]| + sum |x[i,j]-x[i,j+1]|,
     each over its valid range ((H-1) x W and H x (W-1)) and all channels.
     ``kind="squared"``: the same with squared differences (the Lua TotalVariation
     gradient (docs/methods/johnson.md) is that of 1/2 of this over the top-left (H-1)x(W-1) region;

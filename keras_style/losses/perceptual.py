@@ -304,7 +304,7 @@ class MeanStdStyleLoss(_FeatureDictLoss):
 class TotalVariationLoss(keras.losses.Loss):
     """Anisotropic total variation of ``y_pred`` images (``y_true`` is ignored).
 
-    ``kind="l1"``: sum |x[i,j]-x[i+1,j]| + |x[i,j]-x[i,j+1]| (the seed's formula);
+    ``kind="l1"``: sum |x[i,j]-x[i+1,j]| + |x[i,j]-x[i,j+1]| (anisotropic L1 TV, Rudin, Osher & Fatemi 1992; docs/methods/gatys.md);
     ``kind="squared"``: squared differences (the Lua TV regulariser, TotalVariation.lua, up to
     a factor 1/2). ``normalization="sum"`` sums over pixels and channels (scale grows
     with the image); ``"mean"`` averages each difference image instead. ``y_pred`` may

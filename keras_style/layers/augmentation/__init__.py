@@ -1,5 +1,5 @@
-"""Augmentation layers (issue 6): our own layers where Keras 3 core has none, registry
-entries for Keras' own preprocessing layers, lazy keras-cv entries and the seed's preset."""
+"""Augmentation layers (docs/augmentation.md): our own layers where Keras 3 core has none, registry
+entries for Keras' own preprocessing layers, lazy keras-cv entries and the d2l fine-tuning preset."""
 
 from keras_style.layers.augmentation.auto_contrast import AutoContrast  # noqa: F401
 from keras_style.layers.augmentation.coarse_dropout import CoarseDropout  # noqa: F401

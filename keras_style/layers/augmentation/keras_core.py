@@ -4,7 +4,7 @@
 ``keras.layers.RandomFlip`` (nothing is re-implemented).  The only change is a default:
 layers that take ``value_range`` get ``value_range=(0, 1)``, keras_style's image convention
 (Keras defaults to ``(0, 255)``); pass ``value_range=(0, 255)`` for 8-bit-scaled images.
-Where Keras' semantics differ from the seed lecture's (torchvision/imgaug), the entry's
+Where Keras' semantics differ from torchvision's / imgaug's (docs/augmentation.md), the entry's
 ``notes`` (shown by ``keras_style.describe``) say so (docs/augmentation.md); measured
 on Keras 3.15.1.
 """
@@ -54,7 +54,7 @@ KERAS_CORE_LAYERS = {
     "random_hue": ("RandomHue", {"factor": 0.5},
                    "ADDITIVE hue rotation by +-0.5 * f, f ~ U(f0, f1); a single float f gives shifts "
                    "in U(-f/2, f/2), i.e. torchvision ColorJitter(hue=h) with f = 2h; a pair (f0 > 0, "
-                   "f1) leaves a gap around 0. Not the seed's hue scaling ('random_hsv_scale'). " + _RANGE),
+                   "f1) leaves a gap around 0. Not multiplicative hue scaling ('random_hsv_scale'). " + _RANGE),
     "random_color_jitter": ("RandomColorJitter", {"brightness_factor": (-0.1, 0.1)},
                             "Brightness -> contrast -> saturation -> hue in a FIXED order (torchvision's "
                             "ColorJitter uses a random order); uses the single layers, so their quirks "

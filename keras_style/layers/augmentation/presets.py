@@ -36,7 +36,7 @@ def seed_augment(
     Args:
         size: output size (int or ``(height, width)``); torchvision/d2l use 224.
         scale, ratio: `RandomResizedCrop` ranges (torchvision defaults).
-        hue, saturation, brightness: `RandomHSVScale` factor ranges (the seed's [0.5, 1.5]).
+        hue, saturation, brightness: `RandomHSVScale` factor ranges (d2l's [0.5, 1.5], docs/augmentation.md).
         flip: ``keras.layers.RandomFlip`` mode, or ``None`` for no flip.
         allow_upscale: allow inputs smaller than ``size`` (True here: photo collections mix
             sizes).

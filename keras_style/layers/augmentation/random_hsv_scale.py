@@ -15,7 +15,7 @@ from keras_style.registry import register
     "augmentation",
     test_config={},
     notes=(
-        "Multiplicative in all three HSV channels, as the seed's 'scale hue, saturation and "
+        "Multiplicative in all three HSV channels, as d2l's fine-tuning recipe: 'scale hue, saturation and "
         "brightness by a factor in [0.5, 1.5]'. Keras' RandomBrightness is additive and "
         "RandomHue additive, RandomSaturation uses f/(1-f) (docs/augmentation.md); torchvision's "
         "ColorJitter hue is an additive shift."
@@ -27,7 +27,7 @@ class RandomHSVScale(BaseAugmentation):
     Each image gets three independent factors ``f_h ~ U(hue)``, ``f_s ~ U(saturation)``,
     ``f_v ~ U(brightness)``; in HSV space (``keras.ops.image.rgb_to_hsv``, H in [0, 1))
     the output is ``H' = (H * f_h) mod 1``, ``S' = clip(S * f_s, 0, 1)``,
-    ``V' = clip(V * f_v, 0, 1)``.  The default ranges ``(0.5, 1.5)`` are the seed lecture's
+    ``V' = clip(V * f_v, 0, 1)``.  The default ranges ``(0.5, 1.5)`` are the d2l recipe's
     "[0.5, 1.5]" (docs/augmentation.md, "Colour").  Scaling V equals multiplying the RGB image (blending
     with black), i.e. torchvision's ``ColorJitter(brightness=0.5)``.
 

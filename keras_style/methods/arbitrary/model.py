@@ -39,7 +39,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses import functional as F
 from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
@@ -48,6 +47,7 @@ from keras_style.methods.arbitrary.transformer import (
     StyleBoundTransformer,
 )
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 CONTENT_LAYERS = ("relu3_3",)  # Magenta DEFAULT_CONTENT_WEIGHTS {"vgg_16/conv3": 1}
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # vgg_16/conv1..conv4

@@ -26,7 +26,7 @@ from keras_style.registry import register
 
 # keras-io deep_dream.py: layer weights for InceptionV3.
 INCEPTION_LAYERS = {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5}
-# For VGG backbones: the example layer (`keras-style dream ... --layers relu4_3`).
+# For VGG backbones: relu4_3, the layer of the README's `keras-style dream` example.
 VGG_LAYERS = {"relu4_3": 1.0}
 # keras-io: num_octave = 3, octave_scale = 1.4, iterations = 20 per octave.
 DEFAULT_OCTAVES = 3

@@ -5,7 +5,7 @@ import keras_style as ks
 clean = ks.denoise_tv("noisy.png", weight=0.1, steps=100)   # HxWx3 float32 in [0, 1]
 ```
 
-TV is the seed's anisotropic L1 total variation (sum of |vertical| + |horizontal|
+TV is the anisotropic L1 total variation (sum of |vertical| + |horizontal|
 neighbour differences over all channels, `keras_style.losses.functional.total_variation`),
 smoothed as sqrt(d^2 + eps^2) - eps (eps = 1e-3) so that L-BFGS sees a differentiable
 objective; ``eps=0`` gives the exact L1 form. Both terms are sums over pixels of images in

@@ -36,12 +36,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ImageError
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
 from keras_style.methods.johnson.networks import JohnsonTransformer
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 # VGG-16 channels per block (Simonyan & Zisserman 2015).
 _VGG_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}

@@ -20,7 +20,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
@@ -31,6 +30,7 @@ from keras_style.methods.johnson.style_transfer import (
     scale_for_distribution,
 )
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 
 def match_histograms(image, reference):

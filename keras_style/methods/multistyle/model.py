@@ -34,7 +34,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError, ImageError
 from keras_style.losses import functional as F
 from keras_style.methods.johnson.style_transfer import (
@@ -46,6 +45,7 @@ from keras_style.methods.johnson.style_transfer import (
 )
 from keras_style.methods.multistyle.network import MultiStyleNetwork
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 # Magenta image_stylization_train.py DEFAULT_CONTENT_WEIGHTS / DEFAULT_STYLE_WEIGHTS
 # ("vgg_16/conv3": 1.0; "vgg_16/conv1".."conv4": 1e-4): the ends of VGG-16 blocks 1-4

@@ -31,7 +31,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.untrained import remember_initial_weights, warn_if_untrained
 from keras_style.errors import ConfigError
 from keras_style.methods.style_aware import networks
 from keras_style.methods.style_aware.losses import (
@@ -41,6 +40,7 @@ from keras_style.methods.style_aware.losses import (
     TransformedImageLoss,
 )
 from keras_style.registry import register
+from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
 # Peak extra host memory of one full-image inference pass, bytes per input pixel for ngf=32
 # (scaled linearly with ngf). Measured with benchmarks/style_aware_memory.py (TF 2.21 CPU,
