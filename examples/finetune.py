@@ -159,7 +159,8 @@ def main(argv=None):
     import keras
 
     import keras_style as ks
-    from keras_style.methods.finetune.cli import image_datasets, save_model_atomic
+    from keras_style.methods.finetune.datasets import image_datasets
+    from keras_style.saving import save_model_atomic
 
     keras.utils.set_random_seed(args.seed)
     disjoint = True

@@ -410,7 +410,7 @@ def test_content_style_pairs(tmp_path):
 def test_train_parser_and_stylize_folder(tmp_path, model):
     from PIL import Image
 
-    from keras_style.methods.adain.cli import add_train_parser
+    from keras_style.cli.train_adain import add_train_parser
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()

@@ -376,7 +376,7 @@ def test_too_small_images_are_refused():
 def test_train_cli(tmp_path):
     import argparse
 
-    from keras_style.methods.style_aware.cli import add_train_parser
+    from keras_style.cli.train_style_aware import add_train_parser
 
     photos = _write_images(tmp_path / "photos", [(40, 40), (36, 48)])
     art = _write_images(tmp_path / "art", [(40, 40), (50, 40)], seed=2)

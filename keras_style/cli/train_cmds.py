@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from keras_style.cli._collect import hooks
 
+# one module per method: train johnson / johnson-sr, train adain, train style_aware
 TRAIN_MODULES = [
-    "keras_style.methods.johnson.cli",
-    "keras_style.methods.adain.cli",
-    "keras_style.methods.style_aware.cli",
+    "keras_style.cli.train_johnson",
+    "keras_style.cli.train_adain",
+    "keras_style.cli.train_style_aware",
 ]
 
 

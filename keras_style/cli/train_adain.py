@@ -10,10 +10,8 @@ keras-style train adain --content photos/ --style paintings/ --encoder vgg16 \\
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from keras_style.errors import ConfigError
-from keras_style.saving import save_model_atomic
+from keras_style.saving import check_keras_path, save_model_atomic
 
 
 def add_train_parser(sub):
@@ -70,11 +68,7 @@ def train_cli(args):
     import keras_style as ks
     from keras_style.methods.adain.model import adain_learning_rate
 
-    out = Path(args.output)
-    if out.suffix != ".keras":
-        raise ConfigError(f"-o must end in .keras, got {out}.")
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    out = check_keras_path(args.output, overwrite=args.overwrite)
     if args.steps < 1:
         raise ConfigError("--steps must be >= 1.")
     if args.encoder == "vgg19_normalised":

@@ -12,9 +12,9 @@ tlw 100, flw 100, success rate 0.8). Training is resumable: a `ResumableBackup` 
 from __future__ import annotations
 
 import math
-import os
 
 from keras_style.errors import ConfigError
+from keras_style.saving import check_keras_path, save_model_atomic
 
 
 def add_train_parser(sub):
@@ -49,13 +49,8 @@ def train_cli(args):
     import keras
 
     import keras_style as ks
-    from keras_style.saving import save_model_atomic
 
-    out = str(args.output)
-    if not out.endswith(".keras"):
-        raise ConfigError(f"-o must end with .keras, got {out}.")
-    if os.path.exists(out) and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    out = str(check_keras_path(args.output, overwrite=args.overwrite))
     if args.steps < 1 or args.save_every < 1:
         raise ConfigError("--steps and --save-every must be positive.")
     pairs = ks.data.photo_art_pairs(

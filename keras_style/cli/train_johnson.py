@@ -1,4 +1,5 @@
-"""`keras-style train johnson` / `train johnson-sr` and `keras-style upscale`.
+"""`keras-style train johnson` / `train johnson-sr` (`keras-style upscale` runs the result,
+keras_style/cli/upscale_cmds.py).
 
 ```
 keras-style train johnson --style starry.jpg --data coco/ --epochs 2 -o starry.keras
@@ -9,9 +10,8 @@ keras-style upscale small.png --model sr.keras -o big.png
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from keras_style.errors import ConfigError
+from keras_style.saving import check_keras_path, save_model_atomic
 
 _NET = ("normalization", "upsampling", "padding", "output")
 
@@ -80,11 +80,7 @@ def add_train_parser(sub):
 
 
 def _check_out(args):
-    out = Path(args.output)
-    if out.suffix != ".keras":
-        raise ConfigError(f"-o must name a .keras file, got {out}.")
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
+    out = check_keras_path(args.output, overwrite=args.overwrite)
     if args.epochs is None and args.steps is None:
         raise ConfigError("Give --epochs or --steps.")
     for flag, v in (("--epochs", args.epochs), ("--steps", args.steps), ("--save-every", args.save_every)):
@@ -124,8 +120,6 @@ def _fit(model, data, args, out, callbacks=()):
 
 
 def _save(model, out):
-    from keras_style.saving import save_model_atomic
-
     save_model_atomic(model, out)
     print(f"wrote {out}")
 
@@ -167,64 +161,4 @@ def _train_sr(args):
                                           batch_size=args.batch_size, seed=args.seed, repeat=bool(args.steps))
     _fit(model, data, args, out)
     _save(model, out)
-    return 0
-
-
-# ----------------------------------------------------------------------------- upscale
-
-
-def add_upscale_parser(sub):
-    p = sub.add_parser("upscale", help="super-resolve an image (waifu2x_photo x2, realesrgan_x4plus x4, johnson_sr)")
-    p.add_argument("image", help="low-resolution input image")
-    p.add_argument("--model", required=True,
-                   help="a preset (waifu2x_photo, realesrgan_x4plus, ...) or a .keras super-resolution model")
-    p.add_argument("-o", "--output", required=True, help="output image")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels")
-    p.add_argument("--overlap", type=int, default=None,
-                   help="context px around each tile (default: the exact receptive field)")
-    p.add_argument("--denoise", type=int, choices=[0, 1, 2, 3], default=None,
-                   help="waifu2x_photo noise level (default: no denoising)")
-    p.add_argument("--scale", type=int, default=None,
-                   help="check the model's scale (waifu2x: 2, 4, 8 by repeated passes)")
-    p.add_argument("--no-histogram-matching", action="store_true",
-                   help="skip the paper's histogram matching to the input")
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(func=_upscale)
-    return p
-
-
-def _upscale(args):
-    from keras_style.images import save_image
-    from keras_style.presets import load
-
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
-    if args.denoise is not None:
-        from keras_style.registry import get
-
-        if str(args.model).lower() != "waifu2x_photo":
-            raise ConfigError(f"--denoise applies to --model waifu2x_photo only, not {args.model}.")
-        model = get("waifu2x_photo", denoise=args.denoise)
-    else:
-        model = load(args.model)
-    if not hasattr(model, "upscale"):
-        raise ConfigError(f"{args.model} is not a super-resolution model (it has no upscale()).")
-    import inspect
-
-    accepts = inspect.signature(model.upscale).parameters
-    kwargs = {}
-    if "histogram_matching" in accepts:
-        kwargs["histogram_matching"] = False if args.no_histogram_matching else None
-    if "scale" in accepts:
-        kwargs["scale"] = args.scale
-    elif args.scale is not None and args.scale != getattr(model, "scale", None):
-        raise ConfigError(f"{args.model} upscales by {getattr(model, 'scale', '?')}, not {args.scale}.")
-    if args.overlap is not None:
-        kwargs["overlap"] = args.overlap
-    if "verbose" in accepts:
-        kwargs["verbose"] = 1  # a progress bar for tiled (large) images
-    big = model.upscale(args.image, tile=args.tile, **kwargs)
-    save_image(big, str(out), overwrite=args.overwrite)
-    print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")
     return 0
