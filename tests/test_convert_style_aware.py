@@ -148,11 +148,11 @@ def test_folder_and_cli(checkpoint, tmp_path):
 
     import keras
 
-    from keras_style.convert.style_aware import add_convert_parser
+    from keras_style.cli.convert_cmds import add_style_aware_parser
 
     prefix, a = checkpoint
     parser = argparse.ArgumentParser()
-    add_convert_parser(parser.add_subparsers())
+    add_style_aware_parser(parser.add_subparsers())
     out = tmp_path / "van_gogh.keras"
     args = parser.parse_args(["style-aware-tf", os.path.dirname(prefix), "-o", str(out)])
     assert args.func(args) == 0

@@ -174,35 +174,4 @@ def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
     return model
 
 
-def add_convert_parser(sub):
-    """``keras-style convert adain --decoder decoder.pth --vgg vgg_normalised.pth [-o adain.keras]``."""
-    from keras_style import weights as wreg
-
-    default = wreg.home() / f"{WEIGHTS_NAME}.keras"
-    p = sub.add_parser(
-        "adain",
-        help="pytorch-AdaIN decoder.pth + vgg_normalised.pth -> .keras",
-        description=(
-            "Convert the official AdaIN weights (pytorch-AdaIN release v0.0.0: decoder.pth and "
-            "vgg_normalised.pth) to a Keras model. Without -o the result goes where "
-            f"keras_style.get('adain', weights='{WEIGHTS_NAME}') looks for it ({default})."
-        ),
-    )
-    p.add_argument("--decoder", required=True, help="decoder.pth")
-    p.add_argument("--vgg", required=True, help="vgg_normalised.pth")
-    p.add_argument("-o", "--output", default=None, help=f"output .keras (default: {default})")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.set_defaults(func=_run)
-    return p
-
-
-def _run(args):
-    from keras_style import weights as wreg
-
-    out = Path(args.output) if args.output else wreg.home() / f"{WEIGHTS_NAME}.keras"
-    adain_from_torch(args.decoder, args.vgg, output=out, overwrite=args.overwrite)
-    print(f"wrote {out}")
-    return 0
-
-
-__all__ = ["adain_from_torch", "load_vgg_normalised", "add_convert_parser", "DECODER_KEYS"]
+__all__ = ["adain_from_torch", "load_vgg_normalised", "DECODER_KEYS", "WEIGHTS_NAME"]

@@ -143,26 +143,4 @@ def johnson_from_torch(path, output=None, overwrite=False):
     return model
 
 
-def add_convert_parser(sub):
-    """``keras-style convert johnson-pytorch candy.pth -o candy.keras``."""
-    p = sub.add_parser(
-        "johnson-pytorch",
-        help="pytorch/examples fast_neural_style .pth -> .keras",
-        description="Convert a pytorch/examples fast_neural_style TransformerNet checkpoint "
-        "(candy.pth, mosaic.pth, ...) to a .keras johnson model (stylize with "
-        "`keras-style stylize photo.jpg --model candy.keras -o out.png`).",
-    )
-    p.add_argument("checkpoint", help="the .pth / .model state dict")
-    p.add_argument("-o", "--output", required=True, help="output .keras file")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.set_defaults(func=_run)
-    return p
-
-
-def _run(args):
-    johnson_from_torch(args.checkpoint, output=args.output, overwrite=args.overwrite)
-    print(f"wrote {args.output}")
-    return 0
-
-
-__all__ = ["johnson_from_torch", "add_convert_parser", "expected_keys", "read_state_dict"]
+__all__ = ["johnson_from_torch", "expected_keys", "read_state_dict"]

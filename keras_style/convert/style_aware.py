@@ -29,7 +29,6 @@ import warnings
 import numpy as np
 
 from keras_style.errors import ConfigError, ConversionError
-from keras_style.saving import save_model_atomic
 
 _IGNORED = re.compile(r"(/Adam(_\d+)?$|^beta[12]_power|^global_step|^learning_rate)")
 
@@ -166,30 +165,4 @@ def style_aware_from_tf(checkpoint_prefix, include_discriminator=True, **model_k
     return model
 
 
-def add_convert_parser(convert_subparsers):
-    """``keras-style convert style-aware-tf CHECKPOINT_PREFIX -o out.keras``."""
-    p = convert_subparsers.add_parser(
-        "style-aware-tf",
-        help="official CompVis/adaptive-style-transfer TF checkpoint -> .keras (style_aware)",
-        description="Convert an official Sanakoyeu et al. (2018) TF1 checkpoint to a .keras model.",
-    )
-    p.add_argument("checkpoint", help="checkpoint prefix (…/model.ckpt-300000) or its folder")
-    p.add_argument("-o", "--output", required=True, help="output .keras file")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--no-discriminator", action="store_true", help="skip D (inference only)")
-    p.set_defaults(func=_run)
-
-
-def _run(args):
-    out = str(args.output)
-    if not out.endswith(".keras"):
-        raise ConfigError(f"Output must end with .keras, got {out}.")
-    if os.path.exists(out) and not args.overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it.")
-    model = style_aware_from_tf(args.checkpoint, include_discriminator=not args.no_discriminator)
-    save_model_atomic(model, out)
-    print(f"wrote {out}")
-    return 0
-
-
-__all__ = ["style_aware_from_tf", "add_convert_parser", "save_model_atomic"]
+__all__ = ["style_aware_from_tf"]
