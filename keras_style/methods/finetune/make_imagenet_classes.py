@@ -9,14 +9,13 @@ Sources (both local, nothing is downloaded):
    ``wordnet-base`` package (``apt-get install wordnet-base`` -> ``/usr/share/wordnet/data.noun``).
    An ImageNet WordNet id ``nXXXXXXXX`` is the noun synset at byte offset ``XXXXXXXX``.
 
-Usage::
+Usage (the command line is keras_style/cli/make_imagenet_classes.py)::
 
-    python -m keras_style.methods.finetune.make_imagenet_classes [--wordnet /usr/share/wordnet/data.noun]
+    python -m keras_style.cli.make_imagenet_classes [--wordnet /usr/share/wordnet/data.noun]
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import importlib.util
 import os
@@ -49,20 +48,17 @@ def read_synsets(data_noun: Path, offsets: set[str]) -> dict[str, list[str]]:
     return out
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--wordnet", default="/usr/share/wordnet/data.noun")
-    ap.add_argument("--labels", default=None, help="override the tfds labels.txt path")
-    ap.add_argument("--out", default=str(OUT))
-    args = ap.parse_args(argv)
-    labels = Path(args.labels) if args.labels else tfds_labels_path()
+def write_imagenet_classes(wordnet="/usr/share/wordnet/data.noun", labels=None, out=OUT):
+    """Write the ``imagenet_classes.tsv`` table to ``out`` (atomically); returns ``out``."""
+    out = str(out)
+    labels = Path(labels) if labels else tfds_labels_path()
     wnids = [line.strip() for line in labels.read_text().splitlines() if line.strip()]
     if len(wnids) != 1000:
         raise SystemExit(f"{labels} has {len(wnids)} ids, expected 1000.")
-    synsets = read_synsets(Path(args.wordnet), {w[1:] for w in wnids})
+    synsets = read_synsets(Path(wordnet), {w[1:] for w in wnids})
     missing = [w for w in wnids if w[1:] not in synsets]
     if missing:
-        raise SystemExit(f"{len(missing)} ids not found in {args.wordnet}: {missing[:5]}")
+        raise SystemExit(f"{len(missing)} ids not found in {wordnet}: {missing[:5]}")
     import tensorflow_datasets
 
     header = [
@@ -76,12 +72,9 @@ def main(argv=None):
         "# WordNet licence: https://wordnet.princeton.edu/license-and-commercial-use (permissive).",
     ]
     lines = [f"{i}\t{w}\t{', '.join(synsets[w[1:]])}" for i, w in enumerate(wnids)]
-    tmp = args.out + ".tmp"
+    tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("\n".join(header + lines) + "\n")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out}: {len(lines)} classes")
-
-
-if __name__ == "__main__":
-    main()
+    os.replace(tmp, out)
+    print(f"wrote {out}: {len(lines)} classes")
+    return out
