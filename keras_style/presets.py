@@ -47,8 +47,7 @@ def load(name_or_path, **overrides):
             )
         import keras
 
-        import keras_style  # noqa: F401  (registers every serializable class)
-
+        # every serializable class is registered: importing this module ran keras_style/__init__.py
         try:
             return keras.saving.load_model(str(p), compile=False)
         except Exception as e:

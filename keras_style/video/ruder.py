@@ -279,9 +279,9 @@ def stylize_video(
     if isinstance(init_first, str) and init_first not in ("noise", "content") and not os.path.exists(init_first):
         raise ConfigError(f"init_first must be 'noise', 'content' or an image, got {init_first!r}.")
     if model is None:
-        import keras_style as ks
+        from keras_style.registry import get
 
-        model = ks.get("gatys", **dict(build or {}))
+        model = get("gatys", **dict(build or {}))
     elif build:
         raise ConfigError("Give either model or build, not both.")
     if not hasattr(model, "stylize"):
@@ -375,9 +375,9 @@ def _generate(frames, style, model, temporal_weight, steps_first, steps_later, i
 
 def _resolve_model(model, build, needs_hook):
     if model is None:
-        import keras_style as ks
+        from keras_style.registry import get
 
-        model = ks.get("gatys", **dict(build or {}))
+        model = get("gatys", **dict(build or {}))
     elif build:
         raise ConfigError("Give either model or build, not both.")
     if not hasattr(model, "stylize"):

@@ -227,9 +227,9 @@ class AdaIN(keras.Model):
         self.unbiased = bool(unbiased)
         self.preview_styles = preview_styles
 
-        import keras_style
+        from keras_style.registry import get
 
-        self.encoder = keras_style.get(encoder, layers=list(STYLE_LAYERS), weights=encoder_weights)
+        self.encoder = get(encoder, layers=list(STYLE_LAYERS), weights=encoder_weights)
         self.encoder.trainable = False
         self.decoder = build_decoder(512, self.decoder_width)
         remember_initial_weights(self, self.decoder)  # keras_style/untrained.py

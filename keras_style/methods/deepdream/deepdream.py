@@ -167,9 +167,9 @@ class DeepDream:
                 return model(x * 2.0 - 1.0, training=False)  # inception_v3.preprocess_input
 
         else:
-            import keras_style as ks
+            from keras_style.registry import get
 
-            fn = ks.get(self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling)
+            fn = get(self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling)
         self._extractors[key] = fn
         return fn
 

@@ -277,12 +277,12 @@ class Gatys:
 
     def extractor(self, layers):
         """The (cached) frozen feature extractor for ``layers``."""
-        import keras_style as ks
+        from keras_style.registry import get
 
         key = tuple(sorted(layers))
         if key not in self._extractors:
             try:
-                self._extractors[key] = ks.get(
+                self._extractors[key] = get(
                     self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling
                 )
             except WeightsUnavailableError as e:
