@@ -2,7 +2,7 @@
 
 ```python
 import keras_style as ks
-ks.names(kind="model")
+ks.names(kind="method")
 out = ks.get("gatys").stylize("photo.jpg", "painting.jpg", steps=300)
 ks.save_image(out, "out.png")
 ```

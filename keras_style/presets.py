@@ -64,7 +64,7 @@ def load(name_or_path, **overrides):
 
 
 def register_presets() -> list[str]:
-    """Register every preset manifest as a model entry (idempotent)."""
+    """Register every preset manifest as a ``preset`` entry (idempotent)."""
     done = []
     for name in _weights.names():
         m = _weights.manifest(name)
@@ -76,7 +76,7 @@ def register_presets() -> list[str]:
 
         register_object(
             name,
-            "model",
+            "preset",
             factory,
             summary=m["description"],
             paper=m.get("paper"),

@@ -1,9 +1,23 @@
 """The one registry behind ``keras_style.get``.
 
-Every model, backbone, layer, loss, metric, callback and augmentation that keras_style
-offers is an *entry*: a snake_case name (case-insensitive, with aliases), a kind, a
-factory (usually the class) and a tiny ``test_config`` with which the registry sweep
-test builds it.  Third-party packages add entries through the entry-point group
+Every method, network, preset, backbone, layer, loss, metric, callback and augmentation
+that keras_style offers is an *entry*: a snake_case name (case-insensitive, with aliases),
+a kind, a factory (usually the class) and a tiny ``test_config`` with which the registry
+sweep test builds it.
+
+Kinds (docs/design.md, "Registry"):
+
+* ``method``: a style-transfer / image method class that trains and/or stylizes
+  (``johnson``, ``adain``, ``gatys``, ``deepdream``, ``finetune``, ...).
+* ``network``: a bare architecture that a method wraps (``johnson_transformer``,
+  ``multistyle_network``, ``rrdbnet``, ``waifu2x_upconv7``, ...).
+* ``preset``: builds a method or network with pretrained weights (``johnson_great_wave``,
+  ``multistyle_26``, ``realesrgan_x4plus``, ...).
+* ``backbone``, ``layer``, ``loss``, ``metric``, ``callback``, ``augmentation``.
+
+The old kind ``"model"`` is a deprecated alias of method + network + preset: accepted by
+`register` (stored as ``method``), `names` and ``keras-style list --kind model`` with a
+``DeprecationWarning``.  Third-party packages add entries through the entry-point group
 ``keras_style.plugins`` (see ``load_plugins``).
 
 Examples:
@@ -30,7 +44,20 @@ from typing import Any
 
 from keras_style.errors import ConfigError, RegistryError, UnknownNameError
 
-KINDS = ("model", "backbone", "layer", "loss", "metric", "callback", "augmentation")
+KINDS = (
+    "method",
+    "network",
+    "preset",
+    "backbone",
+    "layer",
+    "loss",
+    "metric",
+    "callback",
+    "augmentation",
+)
+# Deprecated kind names -> the kinds they stand for (accepted for one release).
+DEPRECATED_KINDS = {"model": ("method", "network", "preset")}
+MODEL_KINDS = DEPRECATED_KINDS["model"]
 PLUGIN_GROUP = "keras_style.plugins"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_.]*$")
 
@@ -87,6 +114,27 @@ def _defaults_of(factory) -> dict:
     return out
 
 
+def _warn_deprecated_kind(kind: str, stacklevel: int = 3) -> None:
+    new = DEPRECATED_KINDS[kind]
+    warnings.warn(
+        f"Registry kind {kind!r} is deprecated; it now means {' + '.join(new)}. Use one of "
+        f"{', '.join(repr(k) for k in new)} (a trainable method class, a bare architecture, "
+        "or an entry that loads pretrained weights).",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _check_kind(kind, stacklevel: int = 4) -> tuple:
+    """-> the kinds ``kind`` selects; warns for a deprecated kind, raises for an unknown one."""
+    if kind in DEPRECATED_KINDS:
+        _warn_deprecated_kind(kind, stacklevel)
+        return DEPRECATED_KINDS[kind]
+    if kind not in KINDS:
+        raise ConfigError(f"Unknown registry kind {kind!r}; use one of {', '.join(KINDS)}.")
+    return (kind,)
+
+
 def register_object(
     name: str,
     kind: str,
@@ -101,10 +149,9 @@ def register_object(
     """Register ``factory`` (a class or a function) under ``name``; returns the entry.
 
     Raises `RegistryError` when the name or an alias is taken, and `ConfigError` for
-    an unknown kind.
+    an unknown kind.  The deprecated kind ``"model"`` is stored as ``"method"``.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"Unknown registry kind {kind!r}; use one of {', '.join(KINDS)}.")
+    kind = _check_kind(kind)[0]
     key = _normalise(name)
     if not _NAME_RE.match(key):
         raise RegistryError(
@@ -146,6 +193,9 @@ def register(
     notes: str | None = None,
 ):
     """Class/function decorator: ``@register("gram_style", "loss", test_config={...})``."""
+    if kind in DEPRECATED_KINDS:  # warn at the caller's line, not at the decorated class
+        _warn_deprecated_kind(kind, stacklevel=3)
+        kind = DEPRECATED_KINDS[kind][0]
 
     def decorator(obj):
         register_object(
@@ -222,8 +272,8 @@ def register_namespace(prefix: str, populate: Callable[[], Any], *, kind: str | 
     key = _normalise(prefix)
     if not _NAME_RE.match(key) or "." in key:
         raise RegistryError(f"Namespace prefix {prefix!r} must be snake_case without dots.")
-    if kind is not None and kind not in KINDS:
-        raise ConfigError(f"Unknown registry kind {kind!r}; use one of {', '.join(KINDS)}.")
+    if kind is not None:
+        kind = _check_kind(kind, stacklevel=4)[0]
     with _LOCK:
         if key in _NAMESPACES:
             raise RegistryError(f"Namespace {key!r} is already registered.")
@@ -285,20 +335,28 @@ def _natural_key(s: str):
 
 
 def names(pattern: str = "*", kind: str | None = None) -> list[str]:
-    """Registered names matching the fnmatch ``pattern`` (case-insensitive), naturally sorted."""
+    """Registered names matching the fnmatch ``pattern`` (case-insensitive), naturally sorted.
+
+    ``kind`` keeps one kind (`KINDS`); the deprecated ``"model"`` keeps method + network +
+    preset, with a ``DeprecationWarning``.
+    """
     load_plugins()
-    if kind is not None and kind not in KINDS:
-        raise ConfigError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+    kinds = None
+    if kind is not None:
+        try:
+            kinds = _check_kind(kind, stacklevel=4)
+        except ConfigError:
+            raise ConfigError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.") from None
     pat = _normalise(pattern)
     for prefix, ns in list(_NAMESPACES.items()):
-        wanted = (kind is not None and ns["kind"] in (None, kind)) or pat.startswith(prefix + ".")
+        wanted = (kinds is not None and (ns["kind"] is None or ns["kind"] in kinds)) or pat.startswith(prefix + ".")
         if wanted and not ns["done"]:
             _populate_namespace(prefix, raise_errors=False)
     with _LOCK:
         out = [
             n
             for n, e in _ENTRIES.items()
-            if (kind is None or e.kind == kind) and fnmatch.fnmatchcase(n, pat)
+            if (kinds is None or e.kind in kinds) and fnmatch.fnmatchcase(n, pat)
         ]
     return sorted(out, key=_natural_key)
 
@@ -367,6 +425,8 @@ def get(identifier, **overrides):
 
 __all__ = [
     "KINDS",
+    "DEPRECATED_KINDS",
+    "MODEL_KINDS",
     "Entry",
     "register",
     "register_object",

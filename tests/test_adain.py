@@ -39,7 +39,7 @@ def smooth_image(h, w, seed=0):
 
 
 def test_registered_and_config_round_trip(tmp_path):
-    assert "adain" in ks.names(kind="model")
+    assert "adain" in ks.names(kind="method")
     m = ks.get("adain", encoder="vgg16", decoder_width=W, style_weight=3.0)
     cfg = m.get_config()
     assert cfg["encoder"] == "vgg16" and cfg["decoder_width"] == W and cfg["style_weight"] == 3.0

@@ -105,7 +105,7 @@ def test_registry_entry_and_config():
         "backbone": "vgg19", "weights": None, "pooling": "max", "jit_compile": "auto"
     }
     assert type(model).from_config(model.get_config()).get_config() == model.get_config()
-    assert ks.describe("gatys")["kind"] == "model"
+    assert ks.describe("gatys")["kind"] == "method"
     assert ks.get("gatys", weights="vgg16_hed_bsds500").backbone == "vgg16"
 
 

@@ -107,6 +107,70 @@ def test_names_sorted_naturally(temp_entries):
         ks.names(kind="nope")
 
 
+EXPECTED_KINDS = {
+    "method": [
+        "adain", "arbitrary_stylization", "deepdream", "finetune", "gatys", "johnson",
+        "johnson_sr", "multistyle", "style_aware",
+    ],
+    "network": [
+        "johnson_sr_network", "johnson_transformer", "multistyle_network", "rrdbnet",
+        "waifu2x_upconv7",
+    ],
+    "preset": [
+        "johnson_great_wave", "multistyle_26", "realesrgan_x4plus", "waifu2x_photo",
+        "waifu2x_photo_denoise0",
+    ],
+}
+
+
+def test_kinds_say_what_an_entry_is():
+    assert registry.KINDS[:3] == ("method", "network", "preset") and "model" not in registry.KINDS
+    for kind, expected in EXPECTED_KINDS.items():
+        listed = ks.names(kind=kind)
+        assert set(expected) <= set(listed), (kind, sorted(set(expected) - set(listed)))
+        for n in expected:
+            assert ks.describe(n)["kind"] == kind
+
+
+def test_deprecated_kind_model_means_method_network_preset(temp_entries):
+    with pytest.warns(DeprecationWarning, match="method.*network.*preset"):
+        old = ks.names(kind="model")
+    new = sorted(
+        ks.names(kind="method") + ks.names(kind="network") + ks.names(kind="preset"),
+        key=registry._natural_key,
+    )
+    assert old == new and "adain" in old and "johnson_transformer" in old
+    # plugins that still register kind "model" keep working (stored as a method)
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        temp_entries("test_old_kind_model", "model", Thing, test_config={})
+    assert ks.describe("test_old_kind_model")["kind"] == "method"
+    with pytest.warns(DeprecationWarning):
+
+        @registry.register("test_old_kind_deco", "model", test_config={})
+        class OldPlugin(Thing):
+            """An old plugin model."""
+
+    try:
+        assert ks.describe("test_old_kind_deco")["kind"] == "method"
+    finally:
+        registry.unregister("test_old_kind_deco")
+
+
+def test_cli_list_kind_model_is_deprecated_alias(capsys):
+    from keras_style.cli import main
+
+    assert main(["list", "--kind", "preset", "--long"]) == 0
+    out = capsys.readouterr().out
+    row = next(ln for ln in out.splitlines() if ln.startswith("johnson_great_wave "))
+    assert row.split()[1] == "preset"
+    assert main(["list", "--kind", "model"]) == 0
+    captured = capsys.readouterr()
+    assert "johnson" in captured.out.split() and "johnson_great_wave" in captured.out.split()
+    assert "deprecated" in captured.err and "method" in captured.err
+    assert main(["info", "johnson_transformer"]) == 0
+    assert "(network)" in capsys.readouterr().out
+
+
 def _write_dist(root, dist, module, source, entry):
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     info = root / f"{dist}-0.1.dist-info"

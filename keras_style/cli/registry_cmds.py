@@ -6,11 +6,16 @@ import json
 
 
 def add_parsers(sub):
-    from keras_style.registry import KINDS
+    from keras_style.registry import DEPRECATED_KINDS, KINDS
 
     p = sub.add_parser("list", help="list registered names")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. 'vgg*'")
-    p.add_argument("--kind", choices=KINDS, help="only this kind")
+    p.add_argument(
+        "--kind",
+        choices=KINDS + tuple(DEPRECATED_KINDS),
+        help="only this kind (method: trainable method classes, network: bare architectures, "
+        "preset: pretrained-weights entries; 'model' = all three, deprecated)",
+    )
     p.add_argument("--long", action="store_true", help="show kind and summary")
     p.set_defaults(func=_list)
 
@@ -21,9 +26,19 @@ def add_parsers(sub):
 
 
 def _list(args):
+    import sys
+    import warnings
+
     import keras_style as ks
 
-    found = ks.names(args.pattern, kind=args.kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        found = ks.names(args.pattern, kind=args.kind)
+    for w in caught:  # `--kind model`: say which kinds to use instead
+        if issubclass(w.category, DeprecationWarning):
+            print(f"keras-style list: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for n in found:
         if args.long:
             d = ks.describe(n)

@@ -88,7 +88,7 @@ def add_parsers(sub):
     p.add_argument("--style", nargs="+", help="style image(s) or a folder of styles")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--method", help="a registered method, e.g. gatys or adain")
-    g.add_argument("--model", help="a preset name (keras-style list --kind model) or a .keras file")
+    g.add_argument("--model", help="a preset name (keras-style list --kind preset) or a .keras file")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for folder input)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -133,8 +133,8 @@ def _build(args):
         check_model(args.model)  # a bare registry name would have random weights
         return presets.load(args.model), f"model {args.model!r}", False
     entry = ks.registry.entry(args.method)
-    if entry.kind != "model":
-        raise ConfigError(f"{args.method!r} is a {entry.kind}, not a method; see `keras-style list --kind model`.")
+    if entry.kind not in ks.registry.MODEL_KINDS:
+        raise ConfigError(f"{args.method!r} is a {entry.kind}, not a method; see `keras-style list --kind method`.")
     factory = entry.factory
     target = factory.__init__ if inspect.isclass(factory) else factory
     _select(target, build_kw, f"method {args.method!r}")

@@ -148,7 +148,7 @@ def _to_rgb_array(img):
 
 @register(
     "adain",
-    "model",
+    "method",
     aliases=("adain_style_transfer",),
     test_config={"encoder": "vgg16", "decoder_width": 0.0625},
     paper="https://arxiv.org/abs/1703.06868",

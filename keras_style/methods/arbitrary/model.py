@@ -108,7 +108,7 @@ def centre_square(image, size=STYLE_SIZE):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "arbitrary_stylization",
-    "model",
+    "method",
     aliases=("ghiasi", "arbitrary_style_transfer", "magenta_arbitrary"),
     test_config={
         "weights": None,

@@ -58,7 +58,7 @@ def _resize(img, hw):
 
 @register(
     "deepdream",
-    "model",
+    "method",
     aliases=("deep_dream",),
     test_config={"weights": None},
     paper="https://research.google/blog/inceptionism-going-deeper-into-neural-networks/",

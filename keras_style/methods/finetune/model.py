@@ -594,7 +594,7 @@ def _source_classifier(source_model, backbone_model):
 
 @register(
     "finetune",
-    "model",
+    "method",
     aliases=("fine_tune",),
     test_config={"backbone": "mobilenet", "num_classes": 2, "weights": None, "input_shape": (32, 32, 3)},
     paper="https://d2l.ai/chapter_computer-vision/fine-tuning.html",

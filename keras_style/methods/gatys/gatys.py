@@ -179,7 +179,7 @@ def _call_callbacks(callbacks, step, image_fn, logs):
 
 @register(
     "gatys",
-    "model",
+    "method",
     aliases=("neural_style", "gatys_style_transfer"),
     test_config={"weights": None},
     paper="https://arxiv.org/abs/1508.06576",

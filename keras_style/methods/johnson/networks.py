@@ -142,7 +142,7 @@ def _check_choice(value, allowed, what, who):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson_transformer",
-    "model",
+    "network",
     test_config={"width": 0.125, "num_residual_blocks": 1},
     paper="https://arxiv.org/abs/1603.08155",
 )
@@ -302,7 +302,7 @@ class JohnsonTransformer(keras.Model):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson_sr_network",
-    "model",
+    "network",
     test_config={"scale": 4, "width": 0.125, "num_residual_blocks": 1},
     paper="https://arxiv.org/abs/1603.08155",
 )

@@ -188,7 +188,7 @@ class _StylizeMixin:
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson",
-    "model",
+    "method",
     aliases=("johnson_style_transfer", "fast_style_transfer"),
     test_config={
         "style_image": np.full((24, 24, 3), 0.5, "float32"),

@@ -51,7 +51,7 @@ def match_histograms(image, reference):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson_sr",
-    "model",
+    "method",
     aliases=("johnson_super_resolution",),
     test_config={"scale": 4, "weights": None, "width": 0.125, "num_residual_blocks": 1},
     paper="https://arxiv.org/abs/1603.08155",

@@ -209,7 +209,7 @@ class StyleTargets(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "multistyle",
-    "model",
+    "method",
     aliases=("conditional_instance_norm_style_transfer", "dumoulin"),
     test_config={
         "style_images": [np.full((24, 24, 3), 0.3, "float32"), np.full((24, 24, 3), 0.7, "float32")],

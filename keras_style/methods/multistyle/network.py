@@ -226,7 +226,7 @@ def _filters_tuple(value, n, what):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "multistyle_network",
-    "model",
+    "network",
     aliases=("conditional_style_network",),
     test_config={
         "num_styles": 3,

@@ -64,7 +64,7 @@ METRIC_NAMES = (
 
 @register(
     "style_aware",
-    "model",
+    "method",
     aliases=("sanakoyeu", "adaptive_style_transfer", "style_aware_gan"),
     test_config={"ngf": 2, "ndf": 2, "num_residual_blocks": 1},
     paper="https://arxiv.org/abs/1807.10201",

@@ -114,7 +114,7 @@ class RRDB(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "rrdbnet",
-    "model",
+    "network",
     aliases=("esrgan", "real_esrgan"),
     test_config={"num_feat": 8, "num_block": 1, "num_grow_ch": 4},
     paper="https://arxiv.org/abs/2107.10833",
@@ -204,7 +204,7 @@ def realesrgan_x4plus(load_weights=True, **overrides):
 
 register(
     "realesrgan_x4plus",
-    "model",
+    "preset",
     test_config={"load_weights": False, "num_block": 1},
     paper="https://arxiv.org/abs/2107.10833",
     notes="Pretrained preset: rrdbnet with the Real-ESRGAN x4plus weights (BSD-3-Clause upstream, "

@@ -74,7 +74,7 @@ class EdgePadding2D(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "waifu2x_upconv7",
-    "model",
+    "network",
     aliases=("waifu2x",),
     test_config={"channels": [4, 4, 8, 8, 8, 8]},
     paper="https://github.com/nagadomi/waifu2x",
@@ -197,7 +197,7 @@ def waifu2x_photo(denoise=None, load_weights=True, **overrides):
 
 register(
     "waifu2x_photo",
-    "model",
+    "preset",
     test_config={"load_weights": False},
     paper="https://github.com/nagadomi/waifu2x",
     notes="Pretrained preset: waifu2x_upconv7 with the ncnn photo weights (MIT); denoise=0..3 "
@@ -212,7 +212,7 @@ for _level in DENOISE_LEVELS:
     _preset.__doc__ = f"waifu2x upconv_7 photo model, x2 with noise level {_level} denoising (MIT)."
     register(
         f"waifu2x_photo_denoise{_level}",
-        "model",
+        "preset",
         test_config={"load_weights": False},
         paper="https://github.com/nagadomi/waifu2x",
         notes=f"Pretrained preset: waifu2x_upconv7 with the ncnn photo noise{_level} weights (MIT).",
