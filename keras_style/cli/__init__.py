@@ -7,7 +7,8 @@ the traceback).
 
 ``--version``, ``--help`` and usage errors are answered before TensorFlow loads
 (``_startup.py``), so a command module must be light: at import and in ``add_parsers`` it
-imports only the standard library, ``keras_style.cli`` and ``keras_style.errors``; heavy imports go
+imports only the standard library, ``keras_style.cli``, ``keras_style.errors`` and
+``keras_style.saving`` (itself standard library only); heavy imports go
 in the function that runs the command. A module whose parsers need the package (``train``,
 ``convert``, ...) defines ``COMMANDS = {name: help}``: those names appear in the
 top-level help without importing it, and their own ``--help`` loads the package. All argparse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from keras_style.saving import check_keras_path, save_model_atomic
 
-# the help of that parser, for the top-level help without importing it (a test keeps them equal)
+# the help of add_finetune_parser's parser, for the top-level help (a test keeps them equal)
 COMMANDS = {
     "finetune": "fine-tune a keras.applications backbone on an image folder (one sub-folder per class)"
 }
