@@ -15,6 +15,44 @@ float32 RGB in [0, 1] (HxWx3 here, NHWC in models); the conversion happens once,
     Format from the extension (``.png``, ``.jpg``/``.jpeg``, ``.webp``, ``.tif``/``.tiff``),
     written atomically (temporary file in the same folder, then ``os.replace``).
 
+``IMAGE_EXTENSIONS`` / ``is_image_file(path)`` / ``list_images(folder)``
+    The one list of image file extensions (everything Pillow reads that keras_style
+    accepts); every folder listing in the package uses it: the CLI's folder modes,
+    ``ks.data.list_image_files``, video frame folders, ``AdaIN.stylize_folder``.
+
+Resizing: one resampling choice per purpose
+-------------------------------------------
+Every image resize in keras_style goes through these functions (NumPy / tensor in,
+NumPy out); only resizes of tensors inside a traced model or a ``tf.data`` graph stay
+``keras.ops.image.resize`` / ``tf.image.resize`` calls (feature maps, masks at a VGG
+layer's size, dataset crops), since those must stay in the graph.
+
+==========================  ===========================  ==================================
+purpose                     function                     resampling, and why
+==========================  ===========================  ==================================
+photos in [0, 1]: inputs,   ``resize_longer``,           Pillow Lanczos, antialiased, in
+styles, outputs, previews,  ``resize_shorter``,          float32, clipped to the input's
+sheet cells, outputs of     ``resize_to`` (``crop=True`` range: the sharpest common filter
+another size                centres first),              that does not alias when
+                            ``resize_image``,            shrinking; [0, 1] stays [0, 1]
+                            ``load_image(size=...)``
+masks, alpha channels       ``resize_mask``              as photos, clipped to [0, 1]: edges
+                                                         become soft ramps
+optimisation iterates       ``resize_bilinear``          Keras bilinear, not clipped
+(DeepDream octaves, Gatys                                (iterates may leave [0, 1]); the
+multi-scale levels)                                      keras-io DeepDream recipe
+style-aware output back to  ``resize_bilinear_pil``      Pillow bilinear per float channel:
+the input size                                           the official code's
+                                                         ``scipy.misc.imresize`` (bilinear)
+uint8 crops of the          ``resize_uint8_cv2``,        Pillow box when shrinking, bicubic
+style-aware data pipeline   ``scale_uint8_cv2``          when enlarging: the official
+                                                         ``cv2.resize`` (INTER_AREA /
+                                                         INTER_CUBIC) without OpenCV
+==========================  ===========================  ==================================
+
+``keras_style/onnx_runtime.py`` imports nothing of keras_style (a start-up fast path), so it
+repeats the photo resize (Pillow Lanczos) in a few lines of its own.
+
 Bad input raises :class:`keras_style.errors.ImageError` (a ``ValueError``) whose message
 says what was wrong and what to do; bad arguments raise ``ConfigError``.
 
@@ -69,6 +107,8 @@ SAVE_FORMATS = {
     ".tiff": "TIFF",
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+# Every extension keras_style lists in folders (Pillow reads all of them); lower case.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 _OUTPUT_DTYPES = ("float32", "float16", "float64", "uint8")
 _EXIF_ORIENTATION = 0x0112
 _ORIENTATION_NAMES = {
@@ -88,6 +128,17 @@ __all__ = [
     "save_image",
     "to_float_image",
     "resize_image",
+    "resize_longer",
+    "resize_shorter",
+    "resize_to",
+    "resize_mask",
+    "resize_bilinear",
+    "resize_bilinear_pil",
+    "resize_uint8_cv2",
+    "scale_uint8_cv2",
+    "IMAGE_EXTENSIONS",
+    "is_image_file",
+    "list_images",
     "load_masks",
     "image_info",
     "ImageError",
@@ -377,6 +428,121 @@ def resize_image(img, size=None, max_size=None, shape=None):
     if orig_dtype in (np.uint8, np.uint16):
         return np.round(out).astype(orig_dtype)
     return out
+
+
+def resize_longer(img, size):
+    """Photo resize: the longer side becomes ``size`` (aspect kept; None = unchanged).
+
+    Lanczos as `resize_image` (antialiased; float input clipped to its own range, so an
+    image in [0, 1] stays there). Returns NumPy (the input itself when nothing changes).
+    """
+    if size is None:
+        return img
+    return resize_image(img, max_size=size)
+
+
+def resize_shorter(img, size):
+    """Photo resize: the shorter side becomes ``size`` (aspect kept; None = unchanged).
+
+    Lanczos as `resize_image`.
+    """
+    if size is None:
+        return img
+    return resize_image(img, size=size)
+
+
+def resize_to(img, hw, crop=False):
+    """Photo resize to exactly ``hw = (height, width)`` (Lanczos as `resize_image`).
+
+    ``crop=True`` first cuts the largest centred region with the aspect ratio of ``hw``
+    (as ``keras.ops.image.resize(..., crop_to_aspect_ratio=True)``), so nothing is squashed.
+    """
+    h, w = (int(v) for v in hw)
+    if crop:
+        a = np.asarray(_to_numpy(img) if not isinstance(img, Image.Image) else np.asarray(img))
+        ih, iw = a.shape[-3:-1] if a.ndim >= 3 else a.shape
+        ch, cw = min(ih, max(1, round(iw * h / w))), min(iw, max(1, round(ih * w / h)))
+        y, x = (ih - ch) // 2, (iw - cw) // 2
+        img = a[..., y : y + ch, x : x + cw, :] if a.ndim >= 3 else a[y : y + ch, x : x + cw]
+    return resize_image(img, shape=(h, w))
+
+
+def resize_mask(mask, hw):
+    """Mask / alpha resize: HxW (or HxWx1) in [0, 1] to ``hw``, Lanczos, clipped to [0, 1]."""
+    return np.clip(resize_image(np.asarray(mask, np.float32), shape=tuple(int(v) for v in hw)), 0.0, 1.0)
+
+
+def resize_bilinear(img, hw, antialias=False):
+    """Iterate resize: HxWxC float image to ``hw`` with Keras bilinear, not clipped.
+
+    For images inside an optimisation (DeepDream octaves, the previous level's result in
+    Gatys's multi-scale runs), whose values may leave [0, 1]. ``antialias=False`` (default)
+    is ``tf.image.resize``'s default, as in the keras-io DeepDream example.
+    """
+    h, w = (int(v) for v in hw)
+    a = np.asarray(_to_numpy(img), np.float32)
+    if a.shape[:2] == (h, w):
+        return a
+    from keras import ops
+
+    out = ops.image.resize(ops.convert_to_tensor(a[None]), (h, w), interpolation="bilinear", antialias=antialias)
+    return np.asarray(ops.convert_to_numpy(out)[0], np.float32)
+
+
+def resize_bilinear_pil(img, hw):
+    """HxWxC float image to ``hw`` with Pillow's bilinear filter per channel (not clipped).
+
+    The style-aware network's output back to the input size: the official code's
+    ``resize_to_original`` (``scipy.misc.imresize(..., interp="bilinear")``, which is
+    Pillow's bilinear resize), here in float32 rather than uint8.
+    """
+    h, w = (int(v) for v in hw)
+    a = np.asarray(_to_numpy(img), np.float32)
+    chans = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]), mode="F").resize((w, h), Image.BILINEAR))
+        for c in range(a.shape[-1])
+    ]
+    return np.stack(chans, axis=-1).astype(np.float32)
+
+
+def resize_uint8_cv2(img, hw):
+    """uint8 HxWxC to ``hw`` as the official style-aware data code's ``cv2.resize``.
+
+    Pillow's box (area) filter when shrinking (cv2.INTER_AREA) and bicubic when enlarging
+    (a = -0.5 rather than OpenCV's -0.75); ``hw`` is rounded. OpenCV is not needed.
+    """
+    h, w = max(1, int(round(hw[0]))), max(1, int(round(hw[1])))
+    if (h, w) == img.shape[:2]:
+        return img
+    shrink = h * w < img.shape[0] * img.shape[1]
+    pil = Image.fromarray(np.ascontiguousarray(img))
+    return np.asarray(pil.resize((w, h), Image.BOX if shrink else Image.BICUBIC))
+
+
+def scale_uint8_cv2(img, sx, sy):
+    """``cv2.resize(img, None, fx=sx, fy=sy, interpolation=cv2.INTER_CUBIC)`` on uint8, with
+    Pillow's bicubic filter: each axis scaled by its own factor."""
+    h, w = img.shape[:2]
+    size = (max(1, int(round(w * sx))), max(1, int(round(h * sy))))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(img)).resize(size, Image.BICUBIC))
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def is_image_file(path) -> bool:
+    """True for a file name whose extension is in ``IMAGE_EXTENSIONS`` (any case)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder, recursive=False) -> list[Path]:
+    """The image files (``IMAGE_EXTENSIONS``) in ``folder``, sorted (an empty list if none).
+
+    ``recursive=True`` descends into subfolders.
+    """
+    root = Path(folder)
+    found = root.rglob("*") if recursive else root.iterdir()
+    return sorted(p for p in found if p.is_file() and is_image_file(p))
 
 
 # ----------------------------------------------------------------------------- masks

@@ -33,8 +33,10 @@ def load_rgb(path, max_size=None):
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im).convert("RGB")
             if max_size and max(im.size) > max_size:
+                # the photo resize of keras_style.images.resize_longer (antialiased Lanczos),
+                # repeated here because this module imports nothing of keras_style
                 r = max_size / max(im.size)
-                im = im.resize((max(1, round(im.width * r)), max(1, round(im.height * r))), Image.BICUBIC)
+                im = im.resize((max(1, round(im.width * r)), max(1, round(im.height * r))), Image.LANCZOS)
             return np.asarray(im, dtype=np.float32) / 255.0
     except OSError as e:
         raise FastPathError(f"Could not read the image {p}: {e}") from e

@@ -354,7 +354,7 @@ def test_photo_art_geometry_matches_opencv():
         ref = cv2.warpAffine(img, m, (80, 60)).astype(float)
         inner = np.abs(ours - ref)[8:-8, 8:-8]  # borders: Pillow and OpenCV clip edges differently
         assert inner.max() <= 2 and inner.mean() < 1.0, (inner.max(), inner.mean())
-    assert pa._scale_image(img, 1.13, 0.87).shape == cv2.resize(img, None, fx=1.13, fy=0.87).shape
+    assert pa.scale_uint8_cv2(img, 1.13, 0.87).shape == cv2.resize(img, None, fx=1.13, fy=0.87).shape
 
 
 def test_upscale_refuses_an_untrained_network(photo, tmp_path, capsys):

@@ -293,13 +293,13 @@ def test_prepare_and_augment_fixes():
     from keras_style.data import photo_art
 
     calls = []
-    orig = photo_art._scale_image
+    orig = photo_art.scale_uint8_cv2
     try:
-        photo_art._scale_image = lambda im, sx, sy: calls.append((sx, sy)) or orig(im, sx, sy)
+        photo_art.scale_uint8_cv2 = lambda im, sx, sy: calls.append((sx, sy)) or orig(im, sx, sy)
         for _ in range(10):
             aug(np.zeros((64, 64, 3), np.uint8), rng)
     finally:
-        photo_art._scale_image = orig
+        photo_art.scale_uint8_cv2 = orig
     seen = {round(f, 4) for c in calls for f in c if f is not None}
     assert len(seen) > 5 and all(0.8 <= f <= 1.2 for f in seen)
 

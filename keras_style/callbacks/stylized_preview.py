@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from keras_style.errors import ConfigError
+from keras_style.images import resize_to
 from keras_style.registry import register
 
 
@@ -36,11 +37,8 @@ def _as_batch(images, size):
     if not arrays:
         raise ConfigError("stylized_preview needs at least one image.")
     out = []
-    for a in arrays:
-        a = keras.ops.convert_to_numpy(
-            keras.ops.image.resize(a[None], (size, size), crop_to_aspect_ratio=True)
-        )[0]
-        out.append(np.clip(a, 0.0, 1.0))
+    for a in arrays:  # centre square, photo resize (keras_style/images.py)
+        out.append(np.clip(resize_to(a, (size, size), crop=True), 0.0, 1.0))
     return np.stack(out).astype("float32")
 
 
@@ -49,9 +47,7 @@ def make_grid(inputs, outputs):
     top = np.concatenate(list(inputs), axis=1)
     bottom = np.concatenate(list(outputs), axis=1)
     if bottom.shape[:2] != top.shape[:2]:
-        bottom = keras.ops.convert_to_numpy(
-            keras.ops.image.resize(bottom[None], top.shape[:2])
-        )[0]
+        bottom = resize_to(np.clip(bottom, 0.0, 1.0), top.shape[:2])
     return np.clip(np.concatenate([top, bottom], axis=0), 0.0, 1.0)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from keras_style.errors import ConfigError
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def add_parsers(sub):
@@ -46,9 +45,11 @@ def collect_images(inputs, limit=None):
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+            from keras_style.images import IMAGE_EXTENSIONS, list_images
+
+            found = list_images(path)
             if not found:
-                raise ConfigError(f"Folder {path} has no images ({', '.join(IMAGE_EXTS)}).")
+                raise ConfigError(f"Folder {path} has no images ({', '.join(IMAGE_EXTENSIONS)}).")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -70,23 +71,11 @@ def parse_options(pairs):
     return out
 
 
-def _resize_shorter(img, shorter):
-    import numpy as np
-    from PIL import Image
-
-    h, w = img.shape[:2]
-    s = shorter / min(h, w)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    pil = Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8))
-    return np.asarray(pil.resize(size, Image.BICUBIC), dtype=np.float32) / 255.0
-
-
 def _cell(img, size):
-    """Resize (shorter side) and centre-crop to a size x size cell."""
-    img = _resize_shorter(img, size)
-    h, w = img.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return img[top : top + size, left : left + size]
+    """Centre-crop to a square and resize to a size x size cell (keras_style/images.py)."""
+    from keras_style.images import resize_to
+
+    return resize_to(img, (size, size), crop=True)
 
 
 def build_pipeline(name, size, seed, options):
@@ -109,10 +98,12 @@ def contact_sheet(images, pipeline, num=8, size=160, load_size=None, gap=4):
     import keras
     import numpy as np
 
+    from keras_style.images import resize_shorter
+
     load_size = load_size or round(size * 256 / 224)
     rows = []
     for img in images:
-        base = _resize_shorter(img, load_size)
+        base = resize_shorter(img, load_size)
         batch = np.repeat(base[None], num, axis=0)
         out = keras.ops.convert_to_numpy(pipeline(batch, training=True))
         cells = [_cell(base, size)] + [_cell(np.clip(o, 0, 1), size) for o in out]

@@ -22,7 +22,6 @@ from keras_style.cli._collect import check_input, check_output
 from keras_style.cli._random_weights import check_method, check_model
 from keras_style.errors import ConfigError
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 
 # (flag, dest, argparse kwargs). Options are forwarded to stylize() under `dest`.
 STYLIZE_OPTIONS = [
@@ -98,9 +97,11 @@ def add_parsers(sub):
 
 
 def _images_in(path: Path) -> list[Path]:
-    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+    from keras_style.images import IMAGE_EXTENSIONS, list_images
+
+    files = list_images(path)
     if not files:
-        raise ConfigError(f"Folder {path} has no images ({', '.join(IMAGE_EXTS)}).")
+        raise ConfigError(f"Folder {path} has no images ({', '.join(IMAGE_EXTENSIONS)}).")
     return files
 
 

@@ -28,8 +28,8 @@ import warnings
 from pathlib import Path
 
 from keras_style.errors import ConfigError, DataError
+from keras_style.images import IMAGE_EXTENSIONS  # the one extension list (docs: images.py)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 # PIL format names we accept (TF's decode_image decodes exactly these).
 _DECODABLE = {"JPEG", "PNG", "WEBP", "BMP", "GIF", "MPO"}
 

@@ -45,6 +45,7 @@ import warnings
 import numpy as np
 
 from keras_style.errors import ConfigError, DataError
+from keras_style.images import resize_uint8_cv2, scale_uint8_cv2
 
 MIN_PAINTINGS = 2
 # prepare_dataset.py sizes for the 768 crop (main.py --image_size 768)
@@ -59,31 +60,12 @@ def _read_rgb(path):
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-# Pillow and NumPy only (no OpenCV, which only the `video` extra installs). The official code used
+# Pillow and NumPy only (no OpenCV, which only the `video` extra installs; the resizes are
+# keras_style.images.resize_uint8_cv2 / scale_uint8_cv2). The official code used
 # cv2/scipy; the geometry here is the same (OpenCV's pixel-centre convention, its rotation and
 # affine matrices), the resampling kernels are Pillow's: box (area) filter when shrinking, as
 # cv2.INTER_AREA; bicubic when enlarging (a = -0.5 rather than OpenCV's -0.75); bilinear warps
 # with black borders, as cv2.warpAffine's defaults.
-
-
-def _resize(img, h, w):
-    from PIL import Image
-
-    h, w = max(1, int(round(h))), max(1, int(round(w)))
-    if (h, w) == img.shape[:2]:
-        return img
-    shrink = h * w < img.shape[0] * img.shape[1]
-    pil = Image.fromarray(np.ascontiguousarray(img))
-    return np.asarray(pil.resize((w, h), Image.BOX if shrink else Image.BICUBIC))
-
-
-def _scale_image(image, sx, sy):
-    """cv2.resize(image, None, fx=sx, fy=sy, interpolation=INTER_CUBIC): each axis by its factor."""
-    from PIL import Image
-
-    h, w = image.shape[:2]
-    size = (max(1, int(round(w * sx))), max(1, int(round(h * sy))))
-    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(size, Image.BICUBIC))
 
 
 def _rotation_matrix(center, angle, scale=1.0):
@@ -122,19 +104,19 @@ def prepare_image(img, image_size, upscale=1.0, official_bugs=False):
     k = image_size / _REF_CROP
     min_side, max_side = _REF_MIN * k, _REF_MAX * k
     if upscale != 1.0:
-        img = _resize(img, img.shape[0] * upscale, img.shape[1] * upscale)
+        img = resize_uint8_cv2(img, (img.shape[0] * upscale, img.shape[1] * upscale))
     h, w = img.shape[:2]
     if max(h, w) > max_side:
         r = max_side / max(h, w)
-        img = _resize(img, h * r, w * r)
+        img = resize_uint8_cv2(img, (h * r, w * r))
         h, w = img.shape[:2]
     if official_bugs:
         if max(h, w) < min_side:
-            img = _resize(img, min_side, min_side)  # min(shape) was the channel count: always squashed
+            img = resize_uint8_cv2(img, (min_side, min_side))  # min(shape) was the channel count: always squashed
         return img
     if min(h, w) < min_side:
         r = min_side / min(h, w)
-        img = _resize(img, h * r, w * r)
+        img = resize_uint8_cv2(img, (h * r, w * r))
     return img
 
 
@@ -175,7 +157,7 @@ class Augmentor:
             else:
                 sx = 1.0 + rng.uniform(-self.scale_range, self.scale_range)
                 sy = 1.0 + rng.uniform(-self.scale_range, self.scale_range)
-            image = _scale_image(image, sx, sy)
+            image = scale_uint8_cv2(image, sx, sy)
         rows, cols = image.shape[:2]
         pr, pc = rows // 4, cols // 4
         image = np.pad(image, [[pr, pr], [pc, pc], [0, 0]], mode="reflect")
@@ -205,7 +187,7 @@ class Augmentor:
         y = int(rng.uniform(0, max(0, cols - s)))
         image = image[x : x + s, y : y + s]
         if image.shape[0] < s or image.shape[1] < s:  # img_augm.crop: resize a too-small patch
-            image = _resize(image, s, s)
+            image = resize_uint8_cv2(image, (s, s))
         return image
 
     def hsv(self, image, rng):

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from keras_style.errors import VideoError
+from keras_style.images import IMAGE_EXTENSIONS as FRAME_EXTS  # frames: any image (images.py)
+from keras_style.images import list_images
 
-FRAME_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".gif", ".avi")
 _CODECS = {  # container suffix -> (video codec, audio codec or None)
     ".mp4": ("libx264", "aac"),
@@ -71,9 +72,7 @@ class VideoReader:
             raise VideoError(f"{self.path} does not exist.")
         self.is_folder = self.path.is_dir()
         if self.is_folder:
-            self._files = sorted(
-                f for f in self.path.iterdir() if f.suffix.lower() in FRAME_EXTS
-            )
+            self._files = list_images(self.path)
             if not self._files:
                 raise VideoError(
                     f"Folder {self.path} has no frames ({', '.join(FRAME_EXTS)})."

@@ -29,9 +29,9 @@ def _fit(out, h, w):
         out = out[0]
     if out.shape[0] >= h and out.shape[1] >= w:
         return out[:h, :w, :3]
-    from keras_style.images import resize_image
+    from keras_style.images import resize_to
 
-    return resize_image(out[..., :3], shape=(h, w))
+    return resize_to(out[..., :3], (h, w))
 
 
 def stylize(

@@ -24,6 +24,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ConversionError, ImageError
+from keras_style.images import resize_mask, resize_shorter, resize_to
 from keras_style.losses.functional import mean_std
 from keras_style.methods.adain import controls
 from keras_style.registry import register
@@ -453,11 +454,9 @@ class AdaIN(keras.Model):
             )
         if isinstance(img, np.ndarray) or hasattr(img, "dtype"):
             rgb, alpha = _array_image(img, what)
-            if size is not None:
-                rgb, alpha = (
-                    _resize_shorter(rgb, size),
-                    (None if alpha is None else _resize_shorter(alpha[..., None], size)[..., 0]),
-                )
+            if size is not None:  # as load_image(size=...) does for files (keras_style/images.py)
+                rgb = resize_shorter(rgb, size)
+                alpha = None if alpha is None else resize_mask(alpha, rgb.shape[:2])
             return (rgb, alpha) if return_alpha else rgb
         return load_image(img, size=size, return_alpha=return_alpha)
 
@@ -653,8 +652,9 @@ class AdaIN(keras.Model):
 
         def listing(x):
             if isinstance(x, (str, Path)) and Path(x).is_dir():
-                exts = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-                files = sorted(p for p in Path(x).iterdir() if p.suffix.lower() in exts)
+                from keras_style.images import list_images
+
+                files = list_images(x)
                 if not files:
                     raise ConfigError(f"Folder {x} has no images.")
                 return files
@@ -699,10 +699,10 @@ class AdaIN(keras.Model):
                     "preview(images, styles=...), or AdaIN(preview_styles=[...])."
                 )
             h, w = content.shape[1:3]
-            loaded = [_resize_to(self._load(s, None, "style"), h, w) for s in _as_list(styles)]
+            loaded = [resize_to(self._load(s, None, "style"), (h, w)) for s in _as_list(styles)]
             style = np.stack([loaded[i % len(loaded)] for i in range(len(content))])
         out = self(
-            (ops.convert_to_tensor(content), ops.convert_to_tensor(_resize_batch(style, content)))
+            (ops.convert_to_tensor(content), ops.convert_to_tensor(resize_to(style, content.shape[1:3])))
         )
         return np.clip(np.asarray(ops.convert_to_numpy(out)), 0.0, 1.0)
 
@@ -727,28 +727,6 @@ def _array_image(img, what):
         return to_float_image(img, return_alpha=True)
     except ImageError as e:
         raise ImageError(f"{what} image: {e}") from None
-
-
-def _resize_shorter(img, size):
-    h, w = img.shape[:2]
-    r = size / min(h, w)
-    nh, nw = max(size, int(round(h * r))), max(size, int(round(w * r)))
-    return _resize_to(img, nh, nw)
-
-
-def _resize_to(img, h, w):
-    if img.shape[:2] == (h, w):
-        return img
-    return np.asarray(
-        ops.convert_to_numpy(ops.image.resize(img, (h, w), antialias=True)), np.float32
-    )
-
-
-def _resize_batch(style, content):
-    h, w = content.shape[1:3]
-    if style.shape[1:3] == (h, w):
-        return style
-    return np.stack([_resize_to(s, h, w) for s in style])
 
 
 def adain_learning_rate(initial=LEARNING_RATE, decay=LR_DECAY):

@@ -22,6 +22,7 @@ from keras import ops
 
 from keras_style.backend_grad import value_and_grad
 from keras_style.errors import ConfigError
+from keras_style.images import resize_bilinear, resize_shorter
 from keras_style.registry import register
 
 # keras-io deep_dream.py: layer weights for InceptionV3.
@@ -44,16 +45,6 @@ _BACKBONES = ("vgg16", "vgg19", "inception_v3")
 DEFAULT_WEIGHTS = {"vgg16": "vgg16_imagenet", "vgg19": "vgg19_imagenet", "inception_v3": "imagenet"}
 # keras_style VGG weights names -> the backbone they fit
 _VGG_WEIGHTS_ARCH = {"vgg16_imagenet": "vgg16", "vgg16_hed_bsds500": "vgg16", "vgg19_imagenet": "vgg19"}
-
-
-def _resize(img, hw):
-    """Bilinear resize without antialiasing (``tf.image.resize`` default, as keras-io)."""
-    if tuple(img.shape[:2]) == tuple(hw):
-        return img
-    out = ops.image.resize(
-        ops.convert_to_tensor(img[None]), tuple(int(v) for v in hw), interpolation="bilinear"
-    )
-    return np.asarray(ops.convert_to_numpy(out)[0], np.float32)
 
 
 @register(
@@ -227,7 +218,7 @@ class DeepDream:
             seed: seeds the jitter.
             verbose: 0 silent, 1 progress bar.
         """
-        from keras_style.methods.gatys.gatys import _as_rgb, _shorter_side_to
+        from keras_style.methods.gatys.gatys import _as_rgb
 
         layers = self._check_layers(layers)
         if not isinstance(octaves, (int, np.integer)) or octaves < 1:
@@ -245,7 +236,7 @@ class DeepDream:
 
         img = _as_rgb(image, "image")
         if size is not None:
-            img = _resize(img, _shorter_side_to(img.shape[:2], int(size)))
+            img = resize_shorter(img, int(size))  # the input photo (keras_style/images.py)
         original = img.astype(np.float32)
         h, w = original.shape[:2]
         shapes = [(h, w)] + [
@@ -262,11 +253,12 @@ class DeepDream:
         rng = np.random.default_rng(seed)
         bar = keras.utils.Progbar(len(shapes) * steps, stateful_metrics=["loss", "octave"]) if verbose else None
 
-        shrunk_original = _resize(original, shapes[0])
+        # octave resizes: bilinear without antialiasing, as keras-io (keras_style/images.py)
+        shrunk_original = resize_bilinear(original, shapes[0])
         x = original
         done = 0
         for o, shape in enumerate(shapes):
-            x = _resize(x, shape)
+            x = resize_bilinear(x, shape)
             for _ in range(steps):
                 dy, dx = (rng.integers(-jitter, jitter + 1, size=2) if jitter else (0, 0))
                 rolled = np.roll(x, (int(dy), int(dx)), axis=(0, 1))
@@ -280,8 +272,8 @@ class DeepDream:
                 if max_loss is not None and loss > max_loss:
                     break
             # re-inject the detail lost by shrinking (keras-io)
-            upscaled_shrunk = _resize(shrunk_original, shape)
-            same_size = _resize(original, shape)
+            upscaled_shrunk = resize_bilinear(shrunk_original, shape)
+            same_size = resize_bilinear(original, shape)
             x = x + (same_size - upscaled_shrunk)
             shrunk_original = same_size
         if bar is not None and done < bar.target:

@@ -31,6 +31,7 @@ from keras import ops
 
 from keras_style.backend_grad import value_and_grad
 from keras_style.errors import ConfigError, ImageError, OptimizationError, WeightsUnavailableError
+from keras_style.images import resize_bilinear, resize_mask, resize_to
 from keras_style.losses import functional as F
 from keras_style.optimizers.lbfgs import LBFGS, Adam, NonFiniteError
 from keras_style.registry import register
@@ -104,18 +105,6 @@ def _as_rgb(src, what):
         return np.asarray(load_image(src), np.float32)
     except ImageError as e:
         raise ImageError(f"{what}: {e}") from None
-
-
-def _resize(img, hw, antialias=True):
-    """Bilinear resize of an HxWxC NumPy image to ``hw`` (NumPy out)."""
-    h, w = int(hw[0]), int(hw[1])
-    if img.shape[:2] == (h, w):
-        return img.astype(np.float32)
-    out = ops.image.resize(
-        ops.convert_to_tensor(img[None].astype(np.float32)), (h, w),
-        interpolation="bilinear", antialias=antialias,
-    )
-    return np.asarray(ops.convert_to_numpy(out)[0], np.float32)
 
 
 def _shorter_side_to(hw, size):
@@ -513,7 +502,7 @@ class Gatys:
         for si, hw in enumerate(sizes):
             if x is None:
                 if init_img is not None:
-                    x0 = _resize(init_img, hw)
+                    x0 = resize_to(init_img, hw)
                 elif init == "noise":
                     # white noise (Gatys et al.); neural-style: N(0,1)*0.001 in Caffe units around
                     # the mean, i.e. flat grey; we use a visible std 0.05 around ImageNet's mean.
@@ -521,19 +510,19 @@ class Gatys:
                     mean = np.asarray([0.485, 0.456, 0.406], np.float32)
                     x0 = mean + 0.05 * rng.standard_normal((*hw, 3)).astype(np.float32)
                 else:
-                    x0 = _resize(content_img, hw)
+                    x0 = resize_to(content_img, hw)
             else:
-                x0 = _resize(x, hw, antialias=False)
+                x0 = resize_bilinear(x, hw)  # the previous scale's iterate (keras_style/images.py)
             x, stopped = self._optimise(
                 x0=x0.astype(np.float32),
-                content=_resize(content_img, hw),
+                content=resize_to(content_img, hw),
                 styles=[
-                    _resize(s, _style_size(s.shape[:2], style_scale * max(hw), min_side))
+                    resize_to(s, _style_size(s.shape[:2], style_scale * max(hw), min_side))
                     for s in style_imgs
                 ],
                 blend=blend,
-                single_mask=None if single_mask is None else _resize(single_mask[..., None], hw)[..., 0],
-                per_style_masks=None if per_style_masks is None else [_resize(m[..., None], hw)[..., 0] for m in per_style_masks],
+                single_mask=None if single_mask is None else resize_mask(single_mask, hw),
+                per_style_masks=None if per_style_masks is None else [resize_mask(m, hw) for m in per_style_masks],
                 content_layers=content_layers,
                 style_layers=style_layers,
                 weights=(float(content_weight), float(style_weight), float(tv_weight)),
@@ -550,7 +539,7 @@ class Gatys:
                 history_size=history_size,
                 line_search=line_search,
                 pixel_targets=[
-                    (w, _resize(t, hw), None if m is None else _resize(m[..., None], hw)[..., 0])
+                    (w, resize_to(t, hw), None if m is None else resize_mask(m, hw))
                     for w, t, m in pixel_targets
                 ],
                 label=f"scale {si + 1}/{len(sizes)} {hw[0]}x{hw[1]}" if len(sizes) > 1 else None,
@@ -563,7 +552,7 @@ class Gatys:
                 cb.on_train_end()
         out = np.clip(x, 0.0, 1.0)
         if preserve_color:
-            out = self.preserve_color(out, _resize(content_img, out.shape[:2]))
+            out = self.preserve_color(out, resize_to(content_img, out.shape[:2]))
         return out.astype(np.float32)
 
     @staticmethod

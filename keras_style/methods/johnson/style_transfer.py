@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
+from keras_style.images import resize_longer
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
 from keras_style.methods.johnson.networks import JohnsonTransformer
@@ -75,16 +76,6 @@ def load_any_image(image, what="image", size=None, max_size=None):
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ImageError(f"The {what} must be an RGB image (H, W, 3); got shape {arr.shape}.")
     return arr
-
-
-def _resize_longer(arr, size):
-    h, w = arr.shape[:2]
-    if size is None or max(h, w) == size:
-        return arr
-    r = size / max(h, w)
-    nh, nw = max(1, int(round(h * r))), max(1, int(round(w * r)))
-    out = ops.image.resize(arr[None], (nh, nw), interpolation="bicubic", antialias=True)
-    return np.clip(ops.convert_to_numpy(out)[0], 0.0, 1.0)
 
 
 def preserve_colors(stylized, content):
@@ -311,7 +302,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         """Compute and store the Gram targets of ``style_image``."""
         size = self.style_size if style_size == "default" else style_size
         arr = load_any_image(style_image, "style image")
-        arr = _resize_longer(arr, size)
+        arr = resize_longer(arr, size)  # photo resize (docs: keras_style/images.py)
         feats = self.loss_network(arr[None])
         for var, name in zip(self.style_grams, self.style_layers):
             var.assign(ops.cast(F.gram_matrix(feats[name])[0], "float32"))

@@ -32,6 +32,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError
+from keras_style.images import resize_bilinear_pil
 from keras_style.methods.style_aware import networks
 from keras_style.methods.style_aware.losses import (
     StyleAwareContentLoss,
@@ -373,7 +374,7 @@ class StyleAware(keras.Model):
         self._check_size(h, w)
         out = ops.convert_to_numpy(self.predict_on_batch(img[None]))[0]
         if out.shape[:2] != (h, w):
-            out = _resize(out, h, w)
+            out = resize_bilinear_pil(out, (h, w))
         return np.clip(out, 0.0, 1.0)
 
     def stylize(
@@ -433,7 +434,7 @@ class StyleAware(keras.Model):
         oh, ow = self.output_size(h, w)
         out = np.asarray(ops.convert_to_numpy(out), dtype="float32")[0, :oh, :ow]
         if out.shape[:2] != (h, w):
-            out = _resize(out, h, w)
+            out = resize_bilinear_pil(out, (h, w))
         return np.clip(out, 0.0, 1.0)
 
     def suggest_tile(self, limit=None):
@@ -468,11 +469,3 @@ def _latent_size(n):
     return max(n, 0)
 
 
-def _resize(img, h, w):
-    from PIL import Image
-
-    chans = [
-        np.asarray(Image.fromarray(img[..., c].astype("float32"), mode="F").resize((w, h), Image.BILINEAR))
-        for c in range(img.shape[-1])
-    ]
-    return np.stack(chans, axis=-1).astype("float32")

@@ -20,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
+from keras_style.images import resize_mask
 
 # Share of the available memory that `upscale` lets one untiled pass use before it tiles.
 MEMORY_FRACTION = 0.5
@@ -61,16 +62,6 @@ def parse_bytes(value, what="memory budget") -> int:
     if n <= 0:
         raise ConfigError(f"{what} must be positive, got {value!r}.")
     return int(n)
-
-
-def resize_alpha(alpha, hw):
-    """Bicubic resize of an HxW alpha channel in [0, 1] to ``hw`` (clipped to [0, 1])."""
-    from PIL import Image
-
-    h, w = hw
-    im = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32))  # mode "F"
-    out = np.asarray(im.resize((w, h), Image.Resampling.BICUBIC), np.float32)
-    return np.clip(out, 0.0, 1.0)
 
 
 class SuperResolutionModel(keras.Model):
@@ -309,7 +300,7 @@ class SuperResolutionModel(keras.Model):
             x = np.clip(self._run(x, tile=t, overlap=ov, verbose=verbose), 0.0, 1.0)
         out = x[0].astype("float32")
         if alpha is not None:
-            a = resize_alpha(alpha, out.shape[:2])
+            a = resize_mask(alpha, out.shape[:2])  # alpha: keras_style/images.py
             out = np.concatenate([out, a[..., None]], axis=-1)
         return out
 
@@ -322,6 +313,5 @@ __all__ = [
     "SuperResolutionModel",
     "default_memory_budget",
     "parse_bytes",
-    "resize_alpha",
     "MEMORY_BUDGET_ENV",
 ]
