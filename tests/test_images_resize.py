@@ -160,3 +160,14 @@ def test_no_private_resize_helpers_outside_images_py(name):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         defined = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
         assert not defined, f"{path.relative_to(PACKAGE.parent)}:{defined[0]} defines {name}; use keras_style.images"
+
+
+def test_tif_training_folder_says_to_convert(tmp_path):
+    """The tf.data pipelines list .tif files but TF cannot decode them: the skip warning says so."""
+    from keras_style.data.folders import readable_image_files
+
+    folder = _tif_folder(tmp_path)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "ok.png")
+    with pytest.warns(UserWarning, match="TIFF files are listed but tf.data cannot decode them"):
+        files = readable_image_files(folder)
+    assert [Path(f).name for f in files] == ["ok.png"]
