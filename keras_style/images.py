@@ -38,6 +38,10 @@ another size                centres first),              that does not alias whe
                             ``load_image(size=...)``
 masks, alpha channels       ``resize_mask``              as photos, clipped to [0, 1]: edges
                                                          become soft ramps
+alpha of a super-resolved   ``upscale_alpha``            Pillow bicubic, clipped to [0, 1]:
+image (enlarging 2x / 4x)                                smooth edges without Lanczos ringing
+                                                         around opaque shapes (``upscale``'s
+                                                         documented behaviour)
 optimisation iterates       ``resize_bilinear``          Keras bilinear, not clipped
 (DeepDream octaves, Gatys                                (iterates may leave [0, 1]); the
 multi-scale levels)                                      keras-io DeepDream recipe
@@ -132,6 +136,7 @@ __all__ = [
     "resize_shorter",
     "resize_to",
     "resize_mask",
+    "upscale_alpha",
     "resize_bilinear",
     "resize_bilinear_pil",
     "resize_uint8_cv2",
@@ -472,6 +477,20 @@ def resize_mask(mask, hw):
     return np.clip(resize_image(np.asarray(mask, np.float32), shape=tuple(int(v) for v in hw)), 0.0, 1.0)
 
 
+def _as_array(x, dtype=None):
+    """NumPy of an array, tensor or nested list (tensors through `_to_numpy`)."""
+    a = _to_numpy(x)
+    return np.asarray(x if a is None else a, dtype)
+
+
+def upscale_alpha(alpha, hw):
+    """Alpha channel of a super-resolved image: HxW in [0, 1] to ``hw`` with Pillow's
+    bicubic filter in float32, clipped to [0, 1] (`SuperResolutionModel.upscale`)."""
+    h, w = (int(v) for v in hw)
+    im = Image.fromarray(np.ascontiguousarray(_as_array(alpha), dtype=np.float32))  # mode "F"
+    return np.clip(np.asarray(im.resize((w, h), Image.Resampling.BICUBIC), np.float32), 0.0, 1.0)
+
+
 def resize_bilinear(img, hw, antialias=False):
     """Iterate resize: HxWxC float image to ``hw`` with Keras bilinear, not clipped.
 
@@ -480,7 +499,7 @@ def resize_bilinear(img, hw, antialias=False):
     is ``tf.image.resize``'s default, as in the keras-io DeepDream example.
     """
     h, w = (int(v) for v in hw)
-    a = np.asarray(_to_numpy(img), np.float32)
+    a = _as_array(img, np.float32)
     if a.shape[:2] == (h, w):
         return a
     from keras import ops
@@ -497,7 +516,7 @@ def resize_bilinear_pil(img, hw):
     Pillow's bilinear resize), here in float32 rather than uint8.
     """
     h, w = (int(v) for v in hw)
-    a = np.asarray(_to_numpy(img), np.float32)
+    a = _as_array(img, np.float32)
     chans = [
         np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]), mode="F").resize((w, h), Image.BILINEAR))
         for c in range(a.shape[-1])

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import os
-import tempfile
 from pathlib import Path
 
 from keras_style.errors import ConfigError
@@ -118,25 +116,16 @@ def contact_sheet(images, pipeline, num=8, size=160, load_size=None, gap=4):
 
 
 def _save_atomic(array, path, overwrite):
+    """The sheet through `keras_style.images.save_image` (atomic; format from the suffix)."""
     import numpy as np
-    from PIL import Image
+
+    from keras_style.images import save_image
 
     path = Path(path)
     if path.exists() and not overwrite:
         raise ConfigError(f"{path} exists; pass --overwrite to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
-        Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return save_image(np.clip(array, 0.0, 1.0), path, overwrite=overwrite)
 
 
 def run_augment(args):

@@ -94,7 +94,7 @@ def warn_skipped(bad, total, where="") -> None:
     if not bad:
         return
     shown = ", ".join(os.path.basename(b) for b in bad[:3]) + (", ..." if len(bad) > 3 else "")
-    tiff = any(str(b).lower().endswith((".tif", ".tiff")) for b in bad)
+    tiff = any(Path(b).suffix.lower().startswith(".tif") for b in bad)  # .tif / .tiff
     warnings.warn(
         f"keras_style.data: skipped {len(bad)} of {total} files{(' in ' + str(where)) if where else ''} "
         f"that are not readable images ({shown})."

@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
-from keras_style.images import resize_mask
+from keras_style.images import upscale_alpha
 
 # Share of the available memory that `upscale` lets one untiled pass use before it tiles.
 MEMORY_FRACTION = 0.5
@@ -300,7 +300,7 @@ class SuperResolutionModel(keras.Model):
             x = np.clip(self._run(x, tile=t, overlap=ov, verbose=verbose), 0.0, 1.0)
         out = x[0].astype("float32")
         if alpha is not None:
-            a = resize_mask(alpha, out.shape[:2])  # alpha: keras_style/images.py
+            a = upscale_alpha(alpha, out.shape[:2])  # bicubic (keras_style/images.py)
             out = np.concatenate([out, a[..., None]], axis=-1)
         return out
 
