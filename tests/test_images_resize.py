@@ -57,6 +57,15 @@ def test_resize_mask_is_clipped_to_unit_range():
     assert out[:, 0].max() < 0.05 and out[:, -1].min() > 0.95
 
 
+def test_upscale_alpha_is_bicubic_and_clipped():
+    a = np.zeros((6, 6), np.float32)
+    a[2:4, 2:4] = 1.0
+    out = images.upscale_alpha(a, (12, 12))
+    ref = np.asarray(Image.fromarray(a).resize((12, 12), Image.Resampling.BICUBIC))
+    np.testing.assert_allclose(out, np.clip(ref, 0, 1))
+    assert out.min() >= 0.0 and out.max() <= 1.0 and ref.max() > 1.0  # bicubic overshoot clipped
+
+
 def test_reference_recipes():
     img = _photo(16, 20)
     # iterates: Keras bilinear, not clipped (values outside [0, 1] survive)
