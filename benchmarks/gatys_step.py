@@ -36,7 +36,7 @@ def keras_side(size, jit_compile):
     import keras_style as ks
     from keras_style.backend_grad import value_and_grad
 
-    model = ks.get("gatys", backbone="vgg19", weights=None, jit_compile=jit_compile)
+    model = ks.get("gatys", backbone="vgg19", backbone_weights=None, jit_compile=jit_compile)
     objective = model.build_objective(CONTENT, STYLE, (CW, SW, TVW), 0)
     rng = np.random.default_rng(0)
     content = rng.random((size, size, 3), dtype=np.float32)
@@ -65,7 +65,8 @@ def torch_side(extractor, targets):
                 )
             )
     mean = torch.tensor(np.asarray(extractor.bgr_mean, np.float32)).view(1, 3, 1, 1)
-    t_targets = [torch.tensor(t) for t in targets]
+    t_content = {n: torch.tensor(t) for n, t in targets["content"].items()}
+    t_style = {n: torch.tensor(t) for n, t in targets["style"].items()}
 
     def features(x):  # x: (1, 3, H, W) RGB in [0, 1]
         h = torch.flip(x, dims=[1]) * 255.0 - mean
@@ -90,8 +91,8 @@ def torch_side(extractor, targets):
 
     def objective(x):
         f = features(x)
-        c_loss = sum(((f[n] - t_targets[i].permute(0, 3, 1, 2)) ** 2).mean() for i, n in enumerate(CONTENT))
-        s_loss = sum(((gram(f[n]) - t_targets[len(CONTENT) + j]) ** 2).mean() for j, n in enumerate(STYLE))
+        c_loss = sum(((f[n] - t_content[n].permute(0, 3, 1, 2)) ** 2).mean() for n in CONTENT)
+        s_loss = sum(((gram(f[n]) - t_style[n]) ** 2).mean() for n in STYLE)
         tv = ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum() + ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum()
         return CW * c_loss + SW * s_loss + TVW * tv
 
@@ -133,9 +134,9 @@ def main():
         for mode in args.modes:
             step, x, targets, extractor = keras_side(size, jit_compile=(mode == "xla"))
             t = time.perf_counter()
-            loss_k, _, grad_k = step(x, *targets)  # compile
+            loss_k, _, grad_k = step(x, targets)  # compile
             print(f"[{size}] keras {mode}: first call (trace/compile) {time.perf_counter() - t:.1f} s")
-            sides[f"keras-{mode}"] = (lambda s=step, t_=targets, x_=x: s(x_, *t_))
+            sides[f"keras-{mode}"] = (lambda s=step, t_=targets, x_=x: s(x_, t_))
         tstep = torch_side(extractor, targets)
         loss_t, grad_t = tstep(x)
         rel = abs(loss_t - loss_k) / abs(loss_t)

@@ -59,7 +59,7 @@ def make_runner(kind, name, args):
         return lambda photo, painting: model.stylize(photo)
     if name == "gatys":
         model = ks.get("gatys", backbone_weights=args.weights) if _takes(ks.get, "gatys", "backbone_weights") \
-            else ks.get("gatys", weights=args.weights)
+            else ks.get("gatys", backbone_weights=args.weights)
         return lambda photo, painting: model.stylize(
             photo, painting, size=args.size, steps=args.gatys_steps, verbose=0)
     if name == "arbitrary_stylization":

@@ -39,7 +39,7 @@ def main():
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = ks.get("gatys", weights=args.weights)
+    model = ks.get("gatys", backbone_weights=args.weights)
     t = time.time()
     result = model.stylize(
         args.content, args.style, size=args.size, steps=args.steps,

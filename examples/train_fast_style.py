@@ -140,7 +140,7 @@ def main(argv=None):
     all_photos = ks.data.list_image_files(args.content_dir)
     held_out = sorted({Path(e).name for e in exclude or []} & {Path(f).name for f in all_photos})
     model = ks.get(
-        "johnson", style_image=args.style, style_size=args.style_size, weights=weights,
+        "johnson", style_image=args.style, style_size=args.style_size, backbone_weights=weights,
         width=args.width, num_residual_blocks=args.residual_blocks,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
         **NETWORK,

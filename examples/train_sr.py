@@ -210,7 +210,7 @@ def main(argv=None):
 
     model = ks.get(
         "johnson_sr", scale=args.scale, loss=args.loss,
-        weights=args.loss_network if args.loss == "feature" else None,
+        backbone_weights=args.loss_network if args.loss == "feature" else None,
         width=args.width, num_residual_blocks=args.residual_blocks, **NETWORK,
     )
     model.compile(optimizer=keras.optimizers.Adam(args.lr), jit_compile=not args.no_jit)

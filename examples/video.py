@@ -54,7 +54,7 @@ def feed_forward_model(style):
 
     keras.utils.set_random_seed(3)
     model = ks.get(
-        "johnson", style_image=style, style_size=64, weights=None,
+        "johnson", style_image=style, style_size=64, backbone_weights=None,
         width=0.5, num_residual_blocks=3, normalization="instance",
     )
     # half photo, half random filter response: flicker without hiding the picture
@@ -111,7 +111,7 @@ def main():
 
     print(f"Ruder et al.: gatys on {args.weights}, steps {args.steps[0]}/{args.steps[1]}, "
           f"temporal_weight {args.temporal_weight:g} (Ruder units)")
-    gatys = ks.get("gatys", weights=args.weights, jit_compile=False)
+    gatys = ks.get("gatys", backbone_weights=args.weights, jit_compile=False)
     t = time.time()
     ruder = list(stylize_video(
         frames, args.style, model=gatys,

@@ -12,7 +12,8 @@ active Keras backend:
 - jax: ``jax.jit(jax.value_and_grad(fn, has_aux=True))``.
 
 ``fn(x, *args)`` must return ``(loss, aux)`` where ``loss`` is a scalar tensor and ``aux``
-a dict of scalar tensors (e.g. the loss terms).  Everything inside ``fn`` is ``keras.ops``.
+a dict of scalar tensors (e.g. the loss terms). ``args`` may be nested dicts / lists of
+arrays (e.g. Gatys' targets keyed by layer name).  Everything inside ``fn`` is ``keras.ops``.
 Returned values are NumPy (float32 arrays / Python floats), so the optimisers that call
 ``step`` are plain NumPy and backend-independent.
 """
@@ -73,7 +74,7 @@ def _tensorflow(fn, jit_compile):
 
     def step(x, *args):
         x = tf.convert_to_tensor(np.asarray(x, dtype=np.float32))
-        args = [tf.convert_to_tensor(a) for a in args]
+        args = tf.nest.map_structure(tf.convert_to_tensor, list(args))
         loss, aux, grad = compiled(x, *args)
         return float(loss.numpy()), _to_numpy_aux(aux), grad.numpy()
 
@@ -88,7 +89,7 @@ def _torch(fn):
     def step(x, *args):
         device = get_device()
         xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device).requires_grad_(True)
-        targs = [torch.as_tensor(np.asarray(a), device=device) for a in args]
+        targs = keras.tree.map_structure(lambda a: torch.as_tensor(np.asarray(a), device=device), list(args))
         with torch.enable_grad():
             loss, aux = fn(xt, *targs)
             (grad,) = torch.autograd.grad(loss, [xt])

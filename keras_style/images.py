@@ -1223,3 +1223,18 @@ def save_image(array, path, alpha=None, quality=95, overwrite=False):
             raise ImageError(f"Could not write {path}: {e.strerror or _short(e)}.") from e
         raise
     return path
+
+
+def preserve_color(stylized, content):
+    """Keep ``content``'s colours: the luminance (Y of YIQ) of ``stylized`` with the chroma
+    (I, Q) of ``content`` (Gatys et al. 2016, "Preserving color in neural artistic style
+    transfer"; neural-style ``-original_colors 1`` uses YUV). Both HxWx3 (or NHWC) in [0, 1]
+    of the same size; returns NumPy float32 clipped to [0, 1]."""
+    from keras import ops
+
+    from keras_style.losses.functional import rgb_to_yiq, yiq_to_rgb
+
+    s = rgb_to_yiq(ops.convert_to_tensor(np.asarray(stylized, np.float32)))
+    c = rgb_to_yiq(ops.convert_to_tensor(np.asarray(content, np.float32)))
+    yiq = ops.concatenate([s[..., :1], c[..., 1:]], axis=-1)
+    return np.clip(np.asarray(ops.convert_to_numpy(yiq_to_rgb(yiq)), np.float32), 0.0, 1.0)

@@ -457,3 +457,21 @@ def test_torch_backend():
         """,
     )
     assert "ok ['content_loss', 'loss', 'style_loss']" in out
+
+
+def test_run_model_test_on_tiny_adain(tmp_path):
+    """tests/helpers.run_model_test: predict, one fit step with ``compile()`` (the paper's
+    Adam 1e-4 with inverse-time decay), a .keras round trip with identical outputs."""
+    import tensorflow as tf
+    from helpers import run_model_test
+
+    keras.utils.set_random_seed(1)
+    m = tiny()
+    c, s = random_image(32, 32, seed=1, batch=2), random_image(32, 32, seed=2, batch=2)
+    run_model_test(
+        m, (c, s), tmp_path=tmp_path, expected_shape=(2, 32, 32, 3), image=random_image(32, 32, seed=3),
+        image_kwargs={"style": random_image(32, 32, seed=4)},
+        fit_data=tf.data.Dataset.from_tensor_slices({"content": c, "style": s}).batch(2),
+        compile_kwargs={"jit_compile": False, "run_eagerly": True},
+    )
+    assert isinstance(m.optimizer, keras.optimizers.Adam)

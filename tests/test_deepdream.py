@@ -14,7 +14,7 @@ def _smooth(h, w):
 
 
 def test_dream_increases_loss_and_keeps_size():
-    model = ks.get("deepdream", weights=None)
+    model = ks.get("deepdream", backbone_weights=None)
     assert model.get_config()["backbone"] == "vgg16"
     img = _smooth(48, 56)
     layers = {"relu3_3": 1.0, "relu4_1": 0.5}
@@ -35,7 +35,7 @@ def test_dream_increases_loss_and_keeps_size():
 
 
 def test_dream_options_and_grayscale():
-    model = ks.get("deepdream", backbone="vgg19", weights=None)
+    model = ks.get("deepdream", backbone="vgg19", backbone_weights=None)
     gray = (random_image(40, 40, channels=1)[..., 0] * 255).astype(np.uint8)
     out = model.dream(gray, layers="relu2_2, relu3_1", octaves=1, steps=2, jitter=0,
                       size=32, max_loss=1e-12, verbose=0)  # max_loss stops after one step
@@ -43,7 +43,7 @@ def test_dream_options_and_grayscale():
 
 
 def test_dream_errors():
-    model = ks.get("deepdream", weights=None)
+    model = ks.get("deepdream", backbone_weights=None)
     img = random_image(32, 32)
     with pytest.raises(ValueError, match="relu4_3"):
         model.dream(img, layers={"relu9_9": 1.0}, verbose=0)
@@ -54,13 +54,13 @@ def test_dream_errors():
     with pytest.raises(ConfigError, match="octave_scale"):
         model.dream(img, octave_scale=1.0, verbose=0)
     with pytest.raises(ConfigError, match="backbone"):
-        ks.get("deepdream", backbone="resnet", weights=None)
+        ks.get("deepdream", backbone="resnet", backbone_weights=None)
     with pytest.raises(ConfigError):
-        ks.get("deepdream", backbone="inception_v3", weights="vgg16_hed_bsds500")
+        ks.get("deepdream", backbone="inception_v3", backbone_weights="vgg16_hed_bsds500")
 
 
 def test_inception_v3_backbone_random_weights():
-    model = ks.get("deepdream", backbone="inception_v3", weights=None)
+    model = ks.get("deepdream", backbone="inception_v3", backbone_weights=None)
     assert model.default_layers() == {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5}
     out = model.dream(random_image(80, 80), layers={"mixed2": 1.0}, octaves=1, steps=1, verbose=0)
     assert out.shape == (80, 80, 3)
@@ -88,15 +88,15 @@ def test_cli_dream_and_denoise(tmp_path):
 
 
 def test_default_weights_are_imagenet():
-    """weights="auto": the ImageNet VGG16 (offline with the `offline` extra) for vgg16, the
+    """backbone_weights="auto": the ImageNet VGG16 (offline with the `offline` extra) for vgg16, the
     ImageNet weights of the other backbones; HED stays a named option (nothing is loaded
     before the first dream)."""
     from keras_style.methods.deepdream.deepdream import DEFAULT_WEIGHTS
 
-    assert ks.get("deepdream").get_config()["weights"] == "vgg16_imagenet"
-    assert ks.get("deepdream", backbone="vgg19").weights == "vgg19_imagenet"
-    assert ks.get("deepdream", backbone="inception_v3").weights == "imagenet"
+    assert ks.get("deepdream").get_config()["backbone_weights"] == "vgg16_imagenet"
+    assert ks.get("deepdream", backbone="vgg19").backbone_weights == "vgg19_imagenet"
+    assert ks.get("deepdream", backbone="inception_v3").backbone_weights == "imagenet"
     assert DEFAULT_WEIGHTS["vgg16"] == "vgg16_imagenet"
-    assert ks.get("deepdream", weights="vgg16_hed_bsds500").weights == "vgg16_hed_bsds500"
+    assert ks.get("deepdream", backbone_weights="vgg16_hed_bsds500").backbone_weights == "vgg16_hed_bsds500"
     with pytest.raises(ConfigError, match="vgg16"):
-        ks.get("deepdream", backbone="vgg19", weights="vgg16_imagenet")
+        ks.get("deepdream", backbone="vgg19", backbone_weights="vgg16_imagenet")

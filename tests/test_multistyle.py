@@ -539,3 +539,19 @@ def test_masked_tiled_equals_untiled(rng):
     full = m.stylize(img, style=[0, {1: 0.5, 2: 0.5}], masks=[ramp, 1.0 - ramp])
     tiled = m.stylize(img, style=[0, {1: 0.5, 2: 0.5}], masks=[ramp, 1.0 - ramp], tile=32, overlap=16)
     assert np.abs(tiled - full).max() < 2 / 255
+
+
+def test_run_model_test_on_a_three_style_model(tmp_path):
+    """tests/helpers.run_model_test on a 3-style model: predict with one-hot and mixed style
+    weights, one fit step with ``compile()`` (Magenta's Adam 1e-3), a .keras round trip."""
+    from helpers import random_image, run_model_test
+
+    keras.utils.set_random_seed(2)
+    styles = [random_image(24, 24, seed=s) for s in (5, 6, 7)]
+    m = ks.get("multistyle", style_images=styles, style_size=24, backbone_weights=None,
+               contract_filters=(4, 8, 8), num_residual_blocks=1, expand_filters=(4, 4))
+    x = random_image(32, 32, seed=1, batch=2)
+    w = np.array([[1, 0, 0], [0.2, 0.3, 0.5]], "float32")
+    run_model_test(m, (x, w), tmp_path=tmp_path, image=random_image(32, 32, seed=3),
+                   image_kwargs={"style": 2}, fit_data=x, compile_kwargs={"run_eagerly": True})
+    assert isinstance(m.optimizer, keras.optimizers.Adam)

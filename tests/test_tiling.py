@@ -44,7 +44,7 @@ def test_tiled_equals_untiled_256_with_96px_tiles(net):
 def test_stylize_tiled_matches_untiled_on_odd_size(net):
     from keras_style.methods.johnson.style_transfer import JohnsonStyleTransfer
 
-    m = JohnsonStyleTransfer(weights=None, width=0.125, num_residual_blocks=1, normalization="instance",
+    m = JohnsonStyleTransfer(backbone_weights=None, width=0.125, num_residual_blocks=1, normalization="instance",
                              upsampling="resize_conv", padding="reflect", layout="padded",
                              style_layers=["relu1_2"])
     x = _smooth_image(128)[0, :101, :87]

@@ -231,7 +231,7 @@ def test_stabiliser_halves_the_warping_error_of_a_random_johnson_net(normalizati
     keras.utils.set_random_seed(0)
     model = ks.get(
         "johnson", style_image=np.full((24, 24, 3), 0.5, "float32"), style_size=24,
-        weights=None, width=0.25, num_residual_blocks=2, normalization=normalization,
+        backbone_weights=None, width=0.25, num_residual_blocks=2, normalization=normalization,
     )
     frames, flows = video.pan_clip(PHOTO, 8, size=(48, 64), shift=(3, 2), start=(100, 60))
     masks = video.exact_pan_masks(flows)

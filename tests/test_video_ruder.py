@@ -133,7 +133,7 @@ def gatys():
     import keras
 
     keras.utils.set_random_seed(0)
-    return ks.get("gatys", weights=None, backbone="vgg16", jit_compile=False)
+    return ks.get("gatys", backbone_weights=None, backbone="vgg16", jit_compile=False)
 
 
 def test_gatys_pixel_targets_hook(gatys):

@@ -89,8 +89,10 @@ def check_method(name: str, build_kw: dict, flag: str = "--method") -> None:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):
         return
-    default = params["weights"].default if "weights" in params else _MISSING
-    weights = build_kw.get("weights", default)
+    # optimisation methods name their backbone's weights `backbone_weights` (docs/design.md, "Names")
+    key = "backbone_weights" if canonical in OPTIMISATION_METHODS and "backbone_weights" in params else "weights"
+    default = params[key].default if key in params else _MISSING
+    weights = build_kw.get(key, build_kw.get("weights", default))
     if isinstance(weights, str) and weights.strip().lower() in ("none", "random", ""):
         weights = None
 

@@ -53,7 +53,7 @@ def run(args):
         weights = "auto"  # DeepDream.DEFAULT_WEIGHTS: vgg16_imagenet, vgg19_imagenet, imagenet
     elif weights.lower() == "none":
         weights = None
-    model = ks.get("deepdream", backbone=args.backbone, weights=weights)
+    model = ks.get("deepdream", backbone=args.backbone, backbone_weights=weights)
     result = model.dream(
         str(src),
         layers=_layers(args.layers) if args.layers else None,

@@ -19,7 +19,7 @@ import itertools
 from pathlib import Path
 
 from keras_style.cli._collect import check_input, check_output
-from keras_style.cli._random_weights import check_method, check_model
+from keras_style.cli._random_weights import OPTIMISATION_METHODS, check_method, check_model
 from keras_style.errors import ConfigError
 
 
@@ -139,6 +139,8 @@ def _build(args):
     factory = entry.factory
     target = factory.__init__ if inspect.isclass(factory) else factory
     _select(target, build_kw, f"method {args.method!r}")
+    if "weights" in build_kw and entry.name in OPTIMISATION_METHODS:
+        build_kw["backbone_weights"] = build_kw.pop("weights")  # --weights: the backbone's (docs/design.md, "Names")
     check_method(args.method, build_kw)  # never stylize with random weights
     return ks.get(args.method, **build_kw), f"method {args.method!r}", True
 
@@ -325,9 +327,6 @@ def _run(args, ks, image, content, styles, out, folder_mode, to_stdout):
     # progress bars for long jobs (tiled / HD inference, optimisation) unless --quiet
     options["verbose"] = 0 if args.quiet else 1
     accepted = _accepted(model.stylize)[0]
-    # one flag, two spellings: gatys calls multi-style weights `style_blend`
-    if "style_weights" in options and "style_weights" not in accepted and "style_blend" in accepted:
-        options["style_blend"] = options.pop("style_weights")
     # a multi-style model's built-in style is stylize's `style` (an index or a blend)
     if "style_index" in options and "style_index" not in accepted and "style" in accepted and not styles:
         options["style"] = options.pop("style_index")

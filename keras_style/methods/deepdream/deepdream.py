@@ -21,6 +21,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.backend_grad import value_and_grad
+from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError
 from keras_style.images import resize_bilinear, resize_shorter
 from keras_style.registry import register
@@ -40,18 +41,37 @@ DEFAULT_STEP_SIZE = 0.005
 INCEPTION_MAX_LOSS = 15.0
 
 _BACKBONES = ("vgg16", "vgg19", "inception_v3")
-# weights="auto": ImageNet weights for every backbone. vgg16_imagenet needs no download with
+# backbone_weights="auto": ImageNet weights for every backbone. vgg16_imagenet needs no download with
 # the `offline` extra (docs/methods/deepdream.md); the others are downloaded on first use.
 DEFAULT_WEIGHTS = {"vgg16": "vgg16_imagenet", "vgg19": "vgg19_imagenet", "inception_v3": "imagenet"}
 # keras_style VGG weights names -> the backbone they fit
 _VGG_WEIGHTS_ARCH = {"vgg16_imagenet": "vgg16", "vgg16_hed_bsds500": "vgg16", "vgg19_imagenet": "vgg19"}
 
 
+class _JitteredAscent:
+    """One DeepDream step as an optimizer for `OptimizationLoop`: roll the image by a random
+    jitter, take the gradient, unroll it, divide it by its mean absolute value and ascend."""
+
+    def __init__(self, step_fn, x, step_size, jitter, rng):
+        self.step_fn, self.step_size, self.jitter, self.rng = step_fn, float(step_size), jitter, rng
+        self.x = np.asarray(x, np.float32)[None]
+
+    def step(self):
+        j = self.jitter
+        dy, dx = (int(v) for v in self.rng.integers(-j, j + 1, size=2)) if j else (0, 0)
+        rolled = np.roll(self.x[0], (dy, dx), axis=(0, 1))
+        loss, _, grad = self.step_fn(rolled[None])
+        grad = np.roll(grad[0], (-dy, -dx), axis=(0, 1))
+        grad = grad / max(float(np.mean(np.abs(grad))), 1e-6)
+        self.x = (self.x[0] + self.step_size * grad)[None]  # gradient ascent
+        return float(loss), {}
+
+
 @register(
     "deepdream",
     "method",
     aliases=("deep_dream",),
-    test_config={"weights": None},
+    test_config={"backbone_weights": None},
     paper="https://research.google/blog/inceptionism-going-deeper-into-neural-networks/",
 )
 @keras.saving.register_keras_serializable(package="keras_style")
@@ -61,7 +81,7 @@ class DeepDream:
     Args:
         backbone: ``"vgg16"`` (default), ``"vgg19"`` or ``"inception_v3"`` (keras-io's
             network, ``keras.applications.InceptionV3``; layer names ``mixed0``...``mixed10``).
-        weights: ``"auto"`` (default): ``"vgg16_imagenet"`` for vgg16 (the ImageNet VGG16,
+        backbone_weights: (old name ``weights``, deprecated) ``"auto"`` (default): ``"vgg16_imagenet"`` for vgg16 (the ImageNet VGG16,
             offline with the ``offline`` extra), ``"vgg19_imagenet"`` for vgg19,
             ``"imagenet"`` for inception_v3 (both downloaded on first use). For VGG also any
             keras_style weights name (``"vgg16_hed_bsds500"``, an edge-detection VGG16), a
@@ -70,7 +90,8 @@ class DeepDream:
         jit_compile: see `keras_style.backend_grad.value_and_grad`.
     """
 
-    def __init__(self, backbone="vgg16", weights="auto", pooling="max", jit_compile="auto"):
+    def __init__(self, backbone="vgg16", backbone_weights="auto", pooling="max", jit_compile="auto", weights=UNSET):
+        weights = renamed("DeepDream", "weights", weights, "backbone_weights", backbone_weights, new_default="auto")
         if backbone not in _BACKBONES:
             raise ConfigError(f"backbone must be one of {', '.join(_BACKBONES)}, got {backbone!r}.")
         if pooling not in ("max", "avg"):
@@ -78,13 +99,13 @@ class DeepDream:
         if weights == "auto":
             weights = DEFAULT_WEIGHTS[backbone]
         if backbone == "inception_v3" and weights not in (None, "imagenet"):
-            raise ConfigError("inception_v3 takes weights='imagenet' or None.")
+            raise ConfigError("inception_v3 takes backbone_weights='imagenet' or None.")
         if backbone != "inception_v3" and _VGG_WEIGHTS_ARCH.get(weights, backbone) != backbone:
             raise ConfigError(
                 f"weights {weights!r} are for backbone {_VGG_WEIGHTS_ARCH[weights]!r}, not {backbone!r}."
             )
         self.backbone = backbone
-        self.weights = weights
+        self.backbone_weights = weights
         self.pooling = pooling
         self.jit_compile = jit_compile
         self._extractors = {}
@@ -92,17 +113,25 @@ class DeepDream:
     def get_config(self):
         return {
             "backbone": self.backbone,
-            "weights": self.weights,
+            "backbone_weights": self.backbone_weights,
             "pooling": self.pooling,
             "jit_compile": self.jit_compile,
         }
 
+    @property
+    def weights(self):
+        """Old name of `backbone_weights` (keras_style/deprecation.py)."""
+        return self.backbone_weights
+
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if "weights" in config:  # configs written before the rename
+            config.setdefault("backbone_weights", config.pop("weights"))
         return cls(**config)
 
     def __repr__(self):
-        return f"DeepDream(backbone={self.backbone!r}, weights={self.weights!r})"
+        return f"DeepDream(backbone={self.backbone!r}, backbone_weights={self.backbone_weights!r})"
 
     # ------------------------------------------------------------------ layers
 
@@ -150,7 +179,7 @@ class DeepDream:
         if key in self._extractors:
             return self._extractors[key]
         if self.backbone == "inception_v3":
-            base = keras.applications.InceptionV3(include_top=False, weights=self.weights)
+            base = keras.applications.InceptionV3(include_top=False, weights=self.backbone_weights)
             base.trainable = False
             model = keras.Model(base.input, {n: base.get_layer(n).output for n in key})
 
@@ -160,7 +189,7 @@ class DeepDream:
         else:
             from keras_style.registry import get
 
-            fn = get(self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling)
+            fn = get(self.backbone, layers=list(key), weights=self.backbone_weights, pooling=self.pooling)
         self._extractors[key] = fn
         return fn
 
@@ -199,6 +228,7 @@ class DeepDream:
         size=None,
         seed=None,
         verbose=1,
+        callbacks=None,
     ):
         """Dream on ``image``; returns float32 HxWx3 in [0, 1] (input size, or ``size``).
 
@@ -216,7 +246,12 @@ class DeepDream:
             jitter: maximum random roll in pixels before each step (0 = off).
             size: resize the input's shorter side first (None = keep).
             seed: seeds the jitter.
-            verbose: 0 silent, 1 progress bar.
+            verbose: 0 silent, 1 a progress bar per octave.
+            callbacks: callables ``fn(step, image, logs)`` (``True`` stops) and/or Keras
+                callbacks, as in `Gatys.stylize` (`keras_style.methods.base.OptimizationLoop`).
+
+        Raises:
+            OptimizationError: the loss or the image became NaN/Inf (the step is named).
         """
         from keras_style.methods.gatys.gatys import _as_rgb
 
@@ -251,33 +286,31 @@ class DeepDream:
             )
         step_fn = value_and_grad(self.build_objective(layers), jit_compile=self.jit_compile)
         rng = np.random.default_rng(seed)
-        bar = keras.utils.Progbar(len(shapes) * steps, stateful_metrics=["loss", "octave"]) if verbose else None
+        from keras_style.methods.base import OptimizationLoop
 
+        loop = OptimizationLoop(
+            names=["loss"], callbacks=callbacks, verbose=verbose, method=self, what="DeepDream",
+            hint="Lower step_size or the layer weights.",
+        )
+        loop.begin((1, *shapes[0], 3))
+        stop_when = None if max_loss is None else (lambda f: f > max_loss)  # keras-io keeps the step that crossed
         # octave resizes: bilinear without antialiasing, as keras-io (keras_style/images.py)
         shrunk_original = resize_bilinear(original, shapes[0])
         x = original
-        done = 0
         for o, shape in enumerate(shapes):
             x = resize_bilinear(x, shape)
-            for _ in range(steps):
-                dy, dx = (rng.integers(-jitter, jitter + 1, size=2) if jitter else (0, 0))
-                rolled = np.roll(x, (int(dy), int(dx)), axis=(0, 1))
-                loss, _, grad = step_fn(rolled[None])
-                grad = np.roll(grad[0], (-int(dy), -int(dx)), axis=(0, 1))
-                grad = grad / max(float(np.mean(np.abs(grad))), 1e-6)
-                x = x + step_size * grad  # gradient ascent
-                done += 1
-                if bar is not None:
-                    bar.update(done, values=[("loss", loss), ("octave", o + 1)])
-                if max_loss is not None and loss > max_loss:
-                    break
+            ascent = _JitteredAscent(step_fn, x, step_size, int(jitter), rng)
+            label = f"octave {o + 1}/{len(shapes)} {shape[0]}x{shape[1]}" if len(shapes) > 1 else None
+            x, stopped = loop.run(ascent, steps, label=label, stop_when=stop_when)
             # re-inject the detail lost by shrinking (keras-io)
             upscaled_shrunk = resize_bilinear(shrunk_original, shape)
             same_size = resize_bilinear(original, shape)
             x = x + (same_size - upscaled_shrunk)
             shrunk_original = same_size
-        if bar is not None and done < bar.target:
-            bar.update(bar.target, values=[("loss", loss), ("octave", len(shapes))])
+            if stopped:  # a callback asked to stop: the result is this octave's, at the input size
+                x = resize_bilinear(x, (h, w))
+                break
+        loop.end()
         return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 

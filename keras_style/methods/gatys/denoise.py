@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 from keras import ops
 
 from keras_style.backend_grad import value_and_grad
-from keras_style.errors import ConfigError, OptimizationError
+from keras_style.errors import ConfigError
 from keras_style.losses import functional as F
-from keras_style.optimizers.lbfgs import LBFGS, NonFiniteError
+from keras_style.methods.base import OptimizationLoop
+from keras_style.optimizers.lbfgs import LBFGS
 
 
 def _tv_objective(weight, eps):
@@ -43,7 +43,7 @@ def _tv_objective(weight, eps):
     return objective
 
 
-def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile=False):
+def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile=False, callbacks=None):
     """Denoise ``image`` by minimising 1/2 ||x - y||^2 + weight * TV(x) with L-BFGS.
 
     Args:
@@ -54,6 +54,8 @@ def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile
         verbose: 1 shows a progress bar.
         jit_compile: XLA on tensorflow (off by default: this objective is cheap and XLA
             compiles per image size).
+        callbacks: callables ``fn(step, image, logs)`` and/or Keras callbacks, as in
+            `Gatys.stylize` (`keras_style.methods.base.OptimizationLoop`).
 
     Returns:
         float32 HxWx3 in [0, 1] (grayscale inputs are returned as 3 equal channels).
@@ -71,15 +73,12 @@ def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile
         return y[0].copy()
     step_fn = value_and_grad(_tv_objective(float(weight), float(eps)), jit_compile=jit_compile)
     opt = LBFGS(lambda x: step_fn(x, y), y, history_size=20)
-    bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "fidelity", "tv"]) if verbose else None
-    for k in range(1, int(steps) + 1):
-        try:
-            f, aux = opt.step()
-        except NonFiniteError:
-            raise OptimizationError(f"TV denoising diverged (NaN/Inf) at step {k}.") from None
-        if bar is not None:
-            bar.update(k, values=[("loss", f), *aux.items()])
-    return np.clip(opt.x[0], 0.0, 1.0).astype(np.float32)
+    loop = OptimizationLoop(names=["loss", "fidelity", "tv"], callbacks=callbacks, verbose=verbose,
+                            what="TV denoising", hint="Lower the weight or raise eps.")
+    loop.begin(y.shape)
+    x, _ = loop.run(opt, int(steps))
+    loop.end()
+    return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
 __all__ = ["denoise_tv"]

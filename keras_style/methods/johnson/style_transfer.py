@@ -36,10 +36,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_style.errors import ConfigError, ImageError
+from keras_style.deprecation import UNSET, renamed
+from keras_style.errors import ConfigError
+from keras_style.images import preserve_color as keep_colors
 from keras_style.images import resize_longer
 from keras_style.losses import functional as F
-from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
+from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
+from keras_style.methods.base import FeedForwardModel, load_content
 from keras_style.methods.johnson.networks import JohnsonTransformer
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
@@ -60,30 +63,32 @@ def _layer_channels(name):
     return _VGG_CHANNELS[block]
 
 
-def load_any_image(image, what="image", size=None, max_size=None):
-    """``keras_style.images.load_image`` with a clear `ImageError` for missing files."""
-    from keras_style.images import load_image
+# `keras_style.methods.base.load_content` under the name the Johnson modules import
+load_any_image = load_content
 
-    if isinstance(image, (str, os.PathLike)) and not os.path.isfile(image):
-        raise ImageError(f"The {what} {image} does not exist.")
-    try:
-        arr = load_image(image, size=size, max_size=max_size)
-    except ImageError:
-        raise
-    except Exception as e:
-        raise ImageError(f"Could not read the {what} {image!r}: {e}") from e
-    arr = np.asarray(keras.ops.convert_to_numpy(arr), "float32")
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise ImageError(f"The {what} must be an RGB image (H, W, 3); got shape {arr.shape}.")
-    return arr
+
+def _renamed_config(config):
+    """A config written before ``weights`` became ``backbone_weights`` (keras_style/deprecation.py)."""
+    config = dict(config)
+    if "weights" in config:
+        config.setdefault("backbone_weights", config.pop("weights"))
+    return config
 
 
 def preserve_colors(stylized, content):
-    """Keep ``content``'s chroma: Y from ``stylized``, I and Q from ``content`` (YIQ)."""
-    s = F.rgb_to_yiq(stylized)
-    c = F.rgb_to_yiq(content)
-    yiq = ops.concatenate([s[..., :1], c[..., 1:]], axis=-1)
-    return ops.convert_to_numpy(F.yiq_to_rgb(yiq))
+    """Deprecated name of `keras_style.images.preserve_color` (keras_style/deprecation.py)."""
+    import warnings
+
+    from keras_style.deprecation import REMOVED_IN
+    from keras_style.images import preserve_color
+
+    warnings.warn(
+        f"keras_style.methods.johnson.style_transfer.preserve_colors is deprecated and will be removed in "
+        f"keras-style {REMOVED_IN}; use keras_style.images.preserve_color (same result, clipped to [0, 1]).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return preserve_color(stylized, content)
 
 
 def pad_to_multiple(x, multiple, mode="reflect"):
@@ -109,73 +114,6 @@ def scale_for_distribution(value):
     return value
 
 
-class _StylizeMixin:
-    """``stylize`` / ``preview`` shared by feed-forward style models (``self.transform``).
-
-    `_run` feeds the image to the network *as it is* (no padding to a multiple of the
-    stride: the original codes, ``fast_neural_style.lua`` and pytorch/examples
-    ``neural_style.py stylize``, do not pad either), then crops the output, which the
-    strides round up to a multiple of 4, to ``_out_scale`` x the input size. Instance-norm
-    statistics are therefore those of the original network on that image (including the
-    rows the upsamplings add). A model whose original code pads overrides `_pad_input`.
-    Tiling (`keras_style.tiling.tiled_apply`) keeps crops aligned to ``transform.stride``.
-    """
-
-    _min_size = 4
-
-    def _pad_input(self, x):
-        """The input the network sees: ``x`` unchanged (override where the original pads)."""
-        return x
-
-    def _min_input_size(self):
-        return max(int(self._min_size), int(getattr(self.transform, "min_input_size", 1) or 1))
-
-    def _run(self, x, tile=None, overlap=64, verbose=0):
-        from keras_style.tiling import tiled_apply
-
-        h, w = x.shape[1], x.shape[2]
-        need = self._min_input_size()
-        if min(h, w) < need:
-            raise ImageError(
-                f"The image is {h}x{w} pixels; the network needs at least {need} px on each "
-                "side (its stride, and more than the 4 px its first 9x9 conv reflection-pads); "
-                "resize it first (size=...)."
-            )
-        stride = getattr(self.transform, "stride", 1)
-        xp = self._pad_input(x)
-        if tile:
-            y = tiled_apply(self.transform, xp, tile=int(tile), overlap=int(overlap), align=stride, verbose=verbose)
-        else:
-            y = ops.convert_to_numpy(self._infer(xp))
-        return np.asarray(y[:, : h * self._out_scale, : w * self._out_scale, :], "float32")
-
-    @property
-    def _out_scale(self):
-        return 1
-
-    def _infer(self, x):
-        fn = getattr(self, "_infer_fn", None)
-        if fn is None:
-            transform = self.transform
-
-            def fn(t):
-                return transform(t, training=False)
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                fn = tf.function(fn, reduce_retracing=True)
-            object.__setattr__(self, "_infer_fn", fn)
-        return fn(ops.convert_to_tensor(x, "float32"))
-
-    def preview(self, images):
-        """Outputs of the transform network on an NHWC batch in [0, 1] (clipped)."""
-        x = np.asarray(ops.convert_to_numpy(images), "float32")
-        if x.ndim == 3:
-            x = x[None]
-        return np.clip(self._run(x), 0.0, 1.0)
-
-
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson",
@@ -184,13 +122,13 @@ class _StylizeMixin:
     test_config={
         "style_image": np.full((24, 24, 3), 0.5, "float32"),
         "style_size": 24,
-        "weights": None,
+        "backbone_weights": None,
         "width": 0.125,
         "num_residual_blocks": 1,
     },
     paper="https://arxiv.org/abs/1603.08155",
 )
-class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
+class JohnsonStyleTransfer(FeedForwardModel):
     """Feed-forward style transfer (Johnson, Alahi & Fei-Fei, ECCV 2016).
 
     Args:
@@ -198,7 +136,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             loaded from ``.keras`` or a preset carries its Gram targets instead).
         style_size: the style image's longer side for the Gram targets (Lua
             ``-style_image_size 256``).
-        weights: loss-network weights: ``"vgg16_imagenet"`` (paper), ``"vgg16_hed_bsds500"``
+        backbone_weights: loss-network weights (old name ``weights``, deprecated): ``"vgg16_imagenet"`` (paper), ``"vgg16_hed_bsds500"``
             (offline), a path, or ``None`` (random; tests).
         loss_network: registry name of the VGG extractor (``"vgg16"``, paper).
         content_layers, style_layers: VGG taps (paper: relu2_2; relu1_2, relu2_2,
@@ -214,7 +152,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         self,
         style_image=None,
         style_size=256,  # Lua -style_image_size 256 (longer side)
-        weights="vgg16_imagenet",  # paper: ImageNet VGG-16
+        backbone_weights="vgg16_imagenet",  # paper: ImageNet VGG-16
         loss_network="vgg16",  # paper: VGG-16
         content_layers=CONTENT_LAYERS,
         style_layers=STYLE_LAYERS,
@@ -228,6 +166,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         padding="zero",
         output="tanh",
         layout="paper",
+        weights=UNSET,
         **kwargs,
     ):
         defer = kwargs.pop("_defer_style", False)
@@ -238,7 +177,8 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         if style_size is not None and (not isinstance(style_size, int) or style_size < 16):
             raise ConfigError(f"style_size must be an int >= 16 or None, got {style_size!r}.")
         self.style_size = style_size
-        self.weights_id = weights
+        self.weights_id = renamed("JohnsonStyleTransfer", "weights", weights, "backbone_weights", backbone_weights,
+                                  new_default="vgg16_imagenet")
         self.loss_network_name = loss_network
         self.content_layers = [content_layers] if isinstance(content_layers, str) else list(content_layers)
         self.style_layers = [style_layers] if isinstance(style_layers, str) else list(style_layers)
@@ -308,16 +248,12 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             var.assign(ops.cast(F.gram_matrix(feats[name])[0], "float32"))
         self.has_style_targets = True
 
-    def compile(self, *args, **kwargs):
-        _ = self.loss_network  # build the extractor outside any traced function
-        kwargs.setdefault("jit_compile", False)
-        args, kwargs = wrap_compile_args(self, args, kwargs)  # loss scale for mixed_float16
-        return super().compile(*args, **kwargs)
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam, learning rate 1e-3 (Johnson et al. 2016, §4)."""
+        return keras.optimizers.Adam(1e-3)
 
-    def compile_from_config(self, config):
-        """A loaded model is not re-compiled: compiling builds the loss network (which may
-        need its weights file); call ``compile()`` yourself to train a loaded model."""
-        return None
+    def _prepare_compile(self):
+        _ = self.loss_network  # build the extractor outside any traced function
 
     # ------------------------------------------------------------------ training
 
@@ -329,24 +265,44 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             return self.style_weight
         return [self.style_weight] * len(self.style_layers)
 
+    @property
+    def objective(self):
+        """The `keras_style.losses.PerceptualLoss` this model trains with, in the Lua code's
+        normalisations (docs/methods/johnson.md): content MSE, Gram MSE (``gram_reduction=
+        "mean"``, ``MSECriterion``) with ``style_weight`` per layer, and ``TotalVariation``'s
+        1/2 sum of squared neighbour differences of the 0-255 image."""
+        obj = self.__dict__.get("_objective")
+        if obj is None:
+            from keras_style.losses.perceptual import PerceptualLoss
+
+            obj = PerceptualLoss(
+                content_layers=self.content_layers,
+                style_layers=self.style_layers,
+                content_weight=self.content_weight,
+                style_weight=1.0,
+                tv_weight=0.5 * self.tv_weight,
+                style_layer_weights=dict(zip(self.style_layers, self._style_weights())),
+                gram_reduction="mean",
+                tv_kind="squared",
+                tv_normalization="sum",
+            )
+            object.__setattr__(self, "_objective", obj)
+        return obj
+
     def loss_terms(self, content, stylized):
-        """``{"content": ..., "style": ..., "tv": ...}`` scalar float32 losses (weighted)."""
+        """``{"content": ..., "style": ..., "tv": ...}`` scalar float32 losses (weighted), from
+        `objective` with targets keyed by layer name."""
         net = self.loss_network
         f_out = net(stylized)
         f_in = net(content)
-        c = 0.0
-        for n in self.content_layers:
-            c = c + ops.mean(F.feature_reconstruction_loss(ops.stop_gradient(f_in[n]), f_out[n]))
-        s = 0.0
-        for var, n, w in zip(self.style_grams, self.style_layers, self._style_weights()):
-            target = ops.expand_dims(ops.cast(var, "float32"), 0)
-            s = s + w * ops.mean(F.gram_style_loss(target, f_out[n], reduction="mean"))
-        tv = ops.mean(0.5 * F.total_variation(ops.cast(stylized, "float32") * 255.0, kind="squared"))
-        return {
-            "content": self.content_weight * c,
-            "style": s,
-            "tv": self.tv_weight * tv,
+        y_true = {
+            "content": {n: ops.stop_gradient(f_in[n]) for n in self.content_layers},
+            "style": {n: ops.expand_dims(ops.cast(v, "float32"), 0) for v, n in zip(self.style_grams, self.style_layers)},
         }
+        y_pred = {**f_out, "image": ops.cast(stylized, "float32") * 255.0}
+        terms = self.objective.terms(y_true, y_pred)
+        zero = ops.convert_to_tensor(0.0)
+        return {k: terms.get(k, zero) for k in ("content", "style", "tv")}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if isinstance(x, (tuple, list)):
@@ -402,7 +358,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
         out = self._run(content[None], tile=tile, overlap=overlap, verbose=verbose)[0]
         out = np.clip(out, 0.0, 1.0)
         if preserve_color:
-            out = preserve_colors(out, content)
+            out = keep_colors(out, content)
         s = float(strength)
         if s < 1.0:
             out = s * out + (1.0 - s) * content
@@ -425,7 +381,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
             "name": self.name,
             "style_image": self.style_image,
             "style_size": self.style_size,
-            "weights": self.weights_id,
+            "backbone_weights": self.weights_id,
             "loss_network": self.loss_network_name,
             "content_layers": list(self.content_layers),
             "style_layers": list(self.style_layers),
@@ -437,6 +393,7 @@ class JohnsonStyleTransfer(_StylizeMixin, keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        config = _renamed_config(config)
         # the Gram targets come from the saved weights: do not reread the style image
         return cls(**config, _defer_style=True)
 

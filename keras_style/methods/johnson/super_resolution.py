@@ -20,15 +20,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError
-from keras_style.losses import functional as F
-from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE, wrap_compile_args
+from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
+from keras_style.methods.base import FeedForwardModel
+from keras_style.methods.base import load_content as load_any_image
 from keras_style.methods.johnson.networks import JohnsonSRNetwork
-from keras_style.methods.johnson.style_transfer import (
-    _StylizeMixin,
-    load_any_image,
-    scale_for_distribution,
-)
+from keras_style.methods.johnson.style_transfer import _renamed_config, scale_for_distribution
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
@@ -53,17 +51,17 @@ def match_histograms(image, reference):
     "johnson_sr",
     "method",
     aliases=("johnson_super_resolution",),
-    test_config={"scale": 4, "weights": None, "width": 0.125, "num_residual_blocks": 1},
+    test_config={"scale": 4, "backbone_weights": None, "width": 0.125, "num_residual_blocks": 1},
     paper="https://arxiv.org/abs/1603.08155",
 )
-class JohnsonSuperResolution(_StylizeMixin, keras.Model):
+class JohnsonSuperResolution(FeedForwardModel):
     """x4 / x8 super-resolution network trained with a feature or pixel loss.
 
     Args:
         scale: 4 or 8 (the paper's models).
         loss: ``"feature"`` (relu2_2 feature reconstruction, the paper's ``l_feat``) or
             ``"pixel"`` (mean squared error, ``l_pixel``).
-        weights: loss-network weights (``"vgg16_imagenet"`` = paper, ``"vgg16_hed_bsds500"``
+        backbone_weights: loss-network weights (old name ``weights``, deprecated) (``"vgg16_imagenet"`` = paper, ``"vgg16_hed_bsds500"``
             offline, ``None`` random); unused with ``loss="pixel"``.
         content_layer: ``"relu2_2"`` (paper).
         histogram_matching: `upscale` matches the output's histogram to the input (paper).
@@ -75,7 +73,7 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
         self,
         scale=4,
         loss="feature",  # paper's l_feat model
-        weights="vgg16_imagenet",  # paper: ImageNet VGG-16
+        backbone_weights="vgg16_imagenet",  # paper: ImageNet VGG-16
         loss_network="vgg16",
         content_layer="relu2_2",  # paper
         histogram_matching=True,  # paper: post-processing by histogram matching
@@ -85,6 +83,7 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
         upsampling="transposed",
         padding="zero",
         output="tanh",
+        weights=UNSET,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -94,7 +93,8 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
             raise ConfigError(f"johnson_sr: loss must be 'feature' or 'pixel', got {loss!r}.")
         self.scale = scale
         self.loss_kind = loss
-        self.weights_id = weights
+        self.weights_id = renamed("JohnsonSuperResolution", "weights", weights, "backbone_weights", backbone_weights,
+                                  new_default="vgg16_imagenet")
         self.loss_network_name = loss_network
         self.content_layer = content_layer
         self.histogram_matching = bool(histogram_matching)
@@ -130,15 +130,12 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
 
-    def compile(self, *args, **kwargs):
-        _ = self.loss_network
-        kwargs.setdefault("jit_compile", False)
-        args, kwargs = wrap_compile_args(self, args, kwargs)  # loss scale for mixed_float16
-        return super().compile(*args, **kwargs)
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam, learning rate 1e-3 (Johnson et al. 2016, §4.2)."""
+        return keras.optimizers.Adam(1e-3)
 
-    def compile_from_config(self, config):
-        """Not re-compiled on load (see `JohnsonStyleTransfer.compile_from_config`)."""
-        return None
+    def _prepare_compile(self):
+        _ = self.loss_network  # build the extractor outside any traced function
 
     def call(self, inputs, training=None):
         return self.transform(inputs, training=training)
@@ -148,12 +145,13 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
             raise ConfigError("johnson_sr trains on (low_res, high_res) pairs: use ks.data.super_resolution_pairs.")
         if y_pred is None:
             y_pred = self(x, training=training)
-        if self.loss_kind == "feature":
+        if self.loss_kind == "feature":  # the paper's l_feat at relu2_2, targets keyed by layer name
+            from keras_style.losses.perceptual import FeatureReconstructionLoss
+
             f = self.loss_network
-            loss = ops.mean(
-                F.feature_reconstruction_loss(
-                    ops.stop_gradient(f(y)[self.content_layer]), f(y_pred)[self.content_layer]
-                )
+            layer = self.content_layer
+            loss = FeatureReconstructionLoss(layers=[layer])(
+                {layer: ops.stop_gradient(f(y)[layer])}, {layer: f(y_pred)[layer]}
             )
         else:
             loss = ops.mean(ops.square(ops.cast(y_pred, "float32") - ops.cast(y, "float32")))
@@ -183,13 +181,17 @@ class JohnsonSuperResolution(_StylizeMixin, keras.Model):
     def load_preset_weights(self, path):
         self.transform.load_weights(str(path))
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**_renamed_config(config))
+
     def get_config(self):
         t = self.transform.get_config()
         return {
             "name": self.name,
             "scale": self.scale,
             "loss": self.loss_kind,
-            "weights": self.weights_id,
+            "backbone_weights": self.weights_id,
             "loss_network": self.loss_network_name,
             "content_layer": self.content_layer,
             "histogram_matching": self.histogram_matching,

@@ -35,12 +35,12 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
+from keras_style.images import preserve_color as keep_colors
 from keras_style.losses import functional as F
+from keras_style.methods.base import FeedForwardModel
+from keras_style.methods.base import load_content as load_any_image
 from keras_style.methods.johnson.style_transfer import (
     _layer_channels,
-    _StylizeMixin,
-    load_any_image,
-    preserve_colors,
     scale_for_distribution,
 )
 from keras_style.methods.multistyle.network import MultiStyleNetwork
@@ -221,7 +221,7 @@ class StyleTargets(keras.layers.Layer):
     },
     paper="https://arxiv.org/abs/1610.07629",
 )
-class MultiStyleTransfer(_StylizeMixin, keras.Model):
+class MultiStyleTransfer(FeedForwardModel):
     """N styles in one network with conditional instance norm (Dumoulin et al., ICLR 2017).
 
     Args:
@@ -470,7 +470,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
             self.style_images = (
                 self.style_images + [str(style_image)] if isinstance(style_image, (str, os.PathLike)) else None
             )
-        object.__setattr__(self, "_infer_fn", None)
+        self.reset_inference_cache()
         self.set_style(n, image)
         self._apply_fine_tune(n)
         self.current_style.assign(n)
@@ -479,20 +479,12 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
 
     # ------------------------------------------------------------------ training
 
-    def compile(self, *args, **kwargs):
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam 1e-3 (Magenta's ``--learning_rate``)."""
+        return keras.optimizers.Adam(1e-3)
+
+    def _prepare_compile(self):
         _ = self.loss_network()  # build the extractor outside any traced function
-        if not args and "optimizer" not in kwargs:
-            kwargs["optimizer"] = keras.optimizers.Adam(1e-3)  # Magenta --learning_rate 1e-3
-        kwargs.setdefault("jit_compile", False)
-        from keras_style.losses.mixed_precision import wrap_compile_args
-
-        # mixed_float16: a loss scale that keeps the float16 gradients finite (docs/mixed_precision.md)
-        args, kwargs = wrap_compile_args(self, args, kwargs)
-        return super().compile(*args, **kwargs)
-
-    def compile_from_config(self, config):
-        """A loaded model is not re-compiled (that builds the loss network); call ``compile()``."""
-        return None
 
     def _split(self, inputs):
         if isinstance(inputs, dict):
@@ -581,23 +573,11 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
     def _infer(self, x, w):
         # one compiled function per kind of style input (per-image weights or a style map):
         # retracing across ranks would relax the signature to an unknown rank
-        fns = getattr(self, "_infer_fn", None)
-        if not isinstance(fns, dict):
-            fns = {}
-            object.__setattr__(self, "_infer_fn", fns)
-        fn = fns.get(np.ndim(w))
-        if fn is None:
-            network = self.network
-
-            def fn(t, s):
-                return network((t, s), training=False)
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                fn = tf.function(fn, reduce_retracing=True)
-            fns[np.ndim(w)] = fn
-        return fn(ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(w, "float32"))
+        network = self.network
+        return self.compiled_call(
+            ("network", np.ndim(w)), lambda inputs: network(tuple(inputs), training=False),
+            (np.asarray(x, "float32"), np.asarray(w, "float32")),
+        )
 
     def _run(self, x, tile=None, overlap=64, verbose=0, style_weights=None):
         """Network output for an NHWC batch at its own size (padded/cropped like the original)."""
@@ -699,7 +679,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
         if coverage is not None:
             out = coverage[..., None] * out + (1.0 - coverage[..., None]) * content
         if preserve_color:
-            out = preserve_colors(out, content)
+            out = keep_colors(out, content)
         if strength < 1.0:
             out = strength * out + (1.0 - strength) * content
         return np.clip(out, 0.0, 1.0).astype("float32")
@@ -736,7 +716,7 @@ class MultiStyleTransfer(_StylizeMixin, keras.Model):
     def load_preset_weights(self, path):
         """Load network weights (a converted ``.weights.h5``, e.g. from ``onnx_multistyle26``)."""
         self.network.load_weights(str(path))
-        object.__setattr__(self, "_infer_fn", None)
+        self.reset_inference_cache()
 
     def save_network_weights(self, path):
         """Save only the network's weights (what a preset ships)."""
