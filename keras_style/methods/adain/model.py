@@ -375,17 +375,13 @@ class AdaIN(FeedForwardModel):
 
     def losses_for(self, out, target, style_features):
         """(content_loss, style_loss) of a batch, float32 (PyTorch-port formulas, net.py)."""
+        from keras_style.losses.perceptual import FeatureReconstructionLoss, MeanStdStyleLoss
+
         out_feats = self.encoder(out)
-        content_loss = ops.mean(
-            ops.square(ops.cast(out_feats[CONTENT_LAYER], "float32") - ops.cast(target, "float32"))
-        )
-        style_loss = 0.0
-        for name in STYLE_LAYERS:
-            m_o, s_o = mean_std(out_feats[name], self.epsilon, self.unbiased)
-            m_s, s_s = mean_std(style_features[name], self.epsilon, self.unbiased)
-            style_loss = (
-                style_loss + ops.mean(ops.square(m_o - m_s)) + ops.mean(ops.square(s_o - s_s))
-            )
+        content_loss = ops.mean(FeatureReconstructionLoss(layers=[CONTENT_LAYER]).call({CONTENT_LAYER: target}, out_feats))
+        style = MeanStdStyleLoss(layers=list(STYLE_LAYERS), epsilon=self.epsilon, unbiased=self.unbiased,
+                                 channel_reduction="mean")
+        style_loss = ops.mean(style.call(style_features, out_feats))
         return content_loss, style_loss
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

@@ -520,23 +520,29 @@ class MultiStyleTransfer(FeedForwardModel):
 
     def loss_terms(self, content, stylized, style_weights):
         """``{"content", "style", "tv"}`` weighted float32 scalars (Magenta ``learning.total_loss``)."""
+        from keras_style.losses.perceptual import (
+            FeatureReconstructionLoss,
+            GramStyleLoss,
+            TotalVariationLoss,
+        )
+
         net = self.loss_network()
         f_out = net(stylized)
         f_in = net(content)
-        c = 0.0
-        for n in self.content_layers:
-            c = c + ops.mean(F.feature_reconstruction_loss(ops.stop_gradient(f_in[n]), f_out[n]))
-        s = 0.0
+        content_loss = FeatureReconstructionLoss(layers=self.content_layers)
+        # Magenta: mean over C x C of (F^T F / (H W) - target)^2 = C^2 x ours (/ (C H W))
+        style_loss = GramStyleLoss(
+            layers=self.style_layers, gram_reduction="mean",
+            layer_weights={n: lw * float(_layer_channels(n)) ** 2 for n, lw in zip(self.style_layers, self._style_weights())},
+        )
         w = ops.cast(style_weights, "float32")
-        for table, n, lw in zip(self.targets.grams, self.style_layers, self._style_weights()):
-            target = ops.einsum("bn,ncd->bcd", w, ops.cast(table, "float32"))
-            channels = float(_layer_channels(n))
-            # Magenta: mean over C x C of (F^T F / (H W) - target)^2 = C^2 x ours (/ (C H W))
-            per = F.gram_style_loss(target, f_out[n], reduction="mean") * (channels * channels)
-            s = s + lw * ops.mean(per)
-        y = ops.cast(stylized, "float32")
+        # each image's Gram targets: its style weights times the per-style tables (targets keyed by layer name)
+        targets = {n: ops.einsum("bn,ncd->bcd", w, ops.cast(table, "float32"))
+                   for table, n in zip(self.targets.grams, self.style_layers)}
+        c = ops.mean(content_loss.call({n: ops.stop_gradient(f_in[n]) for n in self.content_layers}, f_out))
+        s = ops.mean(style_loss.call(targets, f_out))
         # Magenta learning.total_variation_loss: l2_loss of neighbour differences / their count
-        tv = 0.5 * (ops.mean(ops.square(y[:, 1:] - y[:, :-1])) + ops.mean(ops.square(y[:, :, 1:] - y[:, :, :-1])))
+        tv = 0.5 * ops.mean(TotalVariationLoss(kind="squared", normalization="mean").call(None, ops.cast(stylized, "float32")))
         return {"content": self.content_weight * c, "style": s, "tv": self.tv_weight * tv}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
