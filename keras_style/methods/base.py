@@ -97,6 +97,10 @@ class FeedForwardModel(keras.Model):
         need its weights file); call ``compile()`` yourself to train a loaded model."""
         return None
 
+    def call(self, inputs, training=None):
+        """The network (``self.transform``) on a batch; models with other inputs override it."""
+        return self.transform(inputs, training=training)
+
     # ---------------------------------------------------------------- inference
 
     def compiled_call(self, key, fn, x):
@@ -203,6 +207,45 @@ def load_content(image, what="image", size=None, max_size=None):
 
 # --------------------------------------------------------------------------------------
 # optimisation methods
+
+
+class OptimizationMethod:
+    """Base of the methods that optimise an image through a frozen backbone (Gatys, DeepDream):
+    the backbone and its weights (``backbone_weights``; ``weights`` is the deprecated name,
+    keras_style/deprecation.py), the pooling, XLA for the step, and the config round trip.
+    Subclasses validate the choice in ``__init__`` and then call `_set_backbone`; their loops
+    run through `OptimizationLoop`."""
+
+    def _set_backbone(self, backbone, backbone_weights, pooling, jit_compile):
+        self.backbone = backbone
+        self.backbone_weights = backbone_weights
+        self.pooling = pooling
+        self.jit_compile = jit_compile
+        self._extractors = {}
+
+    @property
+    def weights(self):
+        """Old name of `backbone_weights` (keras_style/deprecation.py)."""
+        return self.backbone_weights
+
+    def get_config(self):
+        return {
+            "backbone": self.backbone,
+            "backbone_weights": self.backbone_weights,
+            "pooling": self.pooling,
+            "jit_compile": self.jit_compile,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "weights" in config:  # configs written before the rename
+            config.setdefault("backbone_weights", config.pop("weights"))
+        return cls(**config)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(backbone={self.backbone!r}, backbone_weights={self.backbone_weights!r}, "
+                f"pooling={self.pooling!r})")
 
 
 class OptimizationModel(keras.Model):
@@ -363,4 +406,4 @@ class OptimizationLoop:
         return np.array(optimizer.x[0], copy=True), False
 
 
-__all__ = ["FeedForwardModel", "OptimizationLoop", "OptimizationModel", "load_content"]
+__all__ = ["FeedForwardModel", "OptimizationLoop", "OptimizationMethod", "OptimizationModel", "load_content"]

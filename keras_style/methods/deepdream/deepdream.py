@@ -24,6 +24,7 @@ from keras_style.backend_grad import value_and_grad
 from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError
 from keras_style.images import resize_bilinear, resize_shorter
+from keras_style.methods.base import OptimizationLoop, OptimizationMethod
 from keras_style.registry import register
 
 # keras-io deep_dream.py: layer weights for InceptionV3.
@@ -75,7 +76,7 @@ class _JitteredAscent:
     paper="https://research.google/blog/inceptionism-going-deeper-into-neural-networks/",
 )
 @keras.saving.register_keras_serializable(package="keras_style")
-class DeepDream:
+class DeepDream(OptimizationMethod):
     """DeepDream on a VGG16/VGG19 feature extractor or keras.applications InceptionV3.
 
     Args:
@@ -104,34 +105,7 @@ class DeepDream:
             raise ConfigError(
                 f"weights {weights!r} are for backbone {_VGG_WEIGHTS_ARCH[weights]!r}, not {backbone!r}."
             )
-        self.backbone = backbone
-        self.backbone_weights = weights
-        self.pooling = pooling
-        self.jit_compile = jit_compile
-        self._extractors = {}
-
-    def get_config(self):
-        return {
-            "backbone": self.backbone,
-            "backbone_weights": self.backbone_weights,
-            "pooling": self.pooling,
-            "jit_compile": self.jit_compile,
-        }
-
-    @property
-    def weights(self):
-        """Old name of `backbone_weights` (keras_style/deprecation.py)."""
-        return self.backbone_weights
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if "weights" in config:  # configs written before the rename
-            config.setdefault("backbone_weights", config.pop("weights"))
-        return cls(**config)
-
-    def __repr__(self):
-        return f"DeepDream(backbone={self.backbone!r}, backbone_weights={self.backbone_weights!r})"
+        self._set_backbone(backbone, weights, pooling, jit_compile)
 
     # ------------------------------------------------------------------ layers
 
@@ -286,7 +260,6 @@ class DeepDream:
             )
         step_fn = value_and_grad(self.build_objective(layers), jit_compile=self.jit_compile)
         rng = np.random.default_rng(seed)
-        from keras_style.methods.base import OptimizationLoop
 
         loop = OptimizationLoop(
             names=["loss"], callbacks=callbacks, verbose=verbose, method=self, what="DeepDream",

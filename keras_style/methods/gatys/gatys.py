@@ -34,6 +34,7 @@ from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError, ImageError, WeightsUnavailableError
 from keras_style.images import resize_bilinear, resize_mask, resize_to
 from keras_style.losses import functional as F
+from keras_style.methods.base import OptimizationLoop, OptimizationMethod
 from keras_style.optimizers.lbfgs import LBFGS, Adam
 from keras_style.registry import register
 
@@ -161,7 +162,7 @@ def _as_mask(src, what):
     paper="https://arxiv.org/abs/1508.06576",
 )
 @keras.saving.register_keras_serializable(package="keras_style")
-class Gatys:
+class Gatys(OptimizationMethod):
     """Gatys et al. neural style transfer: optimise an image's VGG features (L-BFGS or Adam).
 
     Args:
@@ -200,35 +201,7 @@ class Gatys:
                     raise ConfigError(
                         f"weights {weights!r} are for {arch_of[weights]}, not backbone {backbone!r}."
                     )
-        self.backbone = backbone
-        self.backbone_weights = weights
-        self.pooling = pooling
-        self.jit_compile = jit_compile
-        self._extractors = {}
-
-    @property
-    def weights(self):
-        """Old name of `backbone_weights` (keras_style/deprecation.py)."""
-        return self.backbone_weights
-
-    def get_config(self):
-        return {
-            "backbone": self.backbone,
-            "backbone_weights": self.backbone_weights,
-            "pooling": self.pooling,
-            "jit_compile": self.jit_compile,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if "weights" in config:  # configs written before the rename
-            config.setdefault("backbone_weights", config.pop("weights"))
-        return cls(**config)
-
-    def __repr__(self):
-        return (f"Gatys(backbone={self.backbone!r}, backbone_weights={self.backbone_weights!r}, "
-                f"pooling={self.pooling!r})")
+        self._set_backbone(backbone, weights, pooling, jit_compile)
 
     # ------------------------------------------------------------------ helpers
 
@@ -499,7 +472,6 @@ class Gatys:
         if snapshot_dir is not None:
             Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
 
-        from keras_style.methods.base import OptimizationLoop
 
         names = ["loss", "content", "style", "tv"] + (["pixel"] if pixel_targets else [])
         loop = OptimizationLoop(

@@ -257,9 +257,6 @@ class JohnsonStyleTransfer(FeedForwardModel):
 
     # ------------------------------------------------------------------ training
 
-    def call(self, inputs, training=None):
-        return self.transform(inputs, training=training)
-
     def _style_weights(self):
         if isinstance(self.style_weight, list):
             return self.style_weight

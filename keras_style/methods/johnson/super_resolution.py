@@ -130,15 +130,10 @@ class JohnsonSuperResolution(FeedForwardModel):
             object.__setattr__(self, "_loss_net", net)
         return self._loss_net
 
-    def paper_optimizer(self):
-        """``compile(optimizer="auto")``: Adam, learning rate 1e-3 (Johnson et al. 2016, §4.2)."""
-        return keras.optimizers.Adam(1e-3)
+    # compile(optimizer="auto"): FeedForwardModel's Adam 1e-3 (Johnson et al. 2016, §4.2)
 
     def _prepare_compile(self):
         _ = self.loss_network  # build the extractor outside any traced function
-
-    def call(self, inputs, training=None):
-        return self.transform(inputs, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if y is None:
