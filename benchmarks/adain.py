@@ -39,7 +39,7 @@ def main(argv=None):
     import torch
     from test_convert_adain import torch_decoder, torch_stylize, torch_vgg
 
-    from keras_style.methods.adain.model import AdaIN
+    from keras_style.methods.adain.adain import AdaIN
 
     if args.threads:
         torch.set_num_threads(args.threads)

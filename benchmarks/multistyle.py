@@ -128,7 +128,7 @@ def main():
         print(f"| {size} | {label} | {f:.2f} | {m:.3f} | {mn:.3f} | {r:.2f} |")
 
     if args.tiling_check:
-        from keras_style.methods.multistyle.model import MultiStyleTransfer
+        from keras_style.methods.multistyle.multi_style_transfer import MultiStyleTransfer
 
         m = MultiStyleTransfer(num_styles=26, backbone_weights=None)
         m.network.set_weights(net.get_weights())

@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_style as ks  # noqa: E402
-from keras_style.methods.multistyle.model import labelled_grid  # noqa: E402
+from keras_style.methods.multistyle.multi_style_transfer import labelled_grid  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -63,10 +63,10 @@ def normalize_format(format) -> str:
 
 def export_spec(model) -> ExportSpec:
     """The image network of ``model`` and its inputs; `ConfigError` for a model that has none."""
-    from keras_style.methods.adain.model import AdaIN
-    from keras_style.methods.arbitrary.model import ArbitraryStylization
-    from keras_style.methods.multistyle.model import MultiStyleTransfer
-    from keras_style.methods.super_resolution.base import SuperResolutionModel
+    from keras_style.methods.adain.adain import AdaIN
+    from keras_style.methods.arbitrary.arbitrary_stylization import ArbitraryStylization
+    from keras_style.methods.multistyle.multi_style_transfer import MultiStyleTransfer
+    from keras_style.methods.super_resolution.super_resolution_model import SuperResolutionModel
 
     image = (None, None, None, 3)
     if isinstance(model, MultiStyleTransfer):

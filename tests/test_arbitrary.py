@@ -189,7 +189,7 @@ def test_fit_tiny(tmp_path, rng):
 
 
 def test_magenta_loss_weights():
-    from keras_style.methods.arbitrary.model import magenta_style_layer_weights
+    from keras_style.methods.arbitrary.arbitrary_stylization import magenta_style_layer_weights
 
     w = magenta_style_layer_weights(["relu1_2", "relu4_3"])
     # Magenta: 0.5e-3 on Gram/(HW); ours divides by C H W, so x C^2
@@ -385,7 +385,7 @@ def test_tiled_equals_untiled(tiny, rng):
     whole = model.transform(photo, vec)
     tiled = model.transform(photo, vec, tile=96, overlap=64)
     err = np.abs(whole - tiled).max()
-    from keras_style.methods.arbitrary.transformer import StyleBoundTransformer
+    from keras_style.methods.arbitrary.arbitrary_style_transformer import StyleBoundTransformer
     from keras_style.tiling import tiled_apply
 
     bound = StyleBoundTransformer(model.transformer, vec)

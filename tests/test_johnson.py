@@ -13,7 +13,7 @@ import pytest
 import keras_style as ks
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.methods.johnson import JohnsonSRNetwork, JohnsonStyleTransfer, JohnsonTransformer
-from keras_style.methods.johnson.super_resolution import match_histograms
+from keras_style.methods.johnson.johnson_super_resolution import match_histograms
 
 from helpers import random_image
 

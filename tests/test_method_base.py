@@ -136,8 +136,8 @@ def test_feed_forward_compile_auto_is_the_papers_adam():
 
 
 def test_feed_forward_from_preset_checks_the_class():
-    from keras_style.methods.johnson.style_transfer import JohnsonStyleTransfer
-    from keras_style.methods.multistyle.model import MultiStyleTransfer
+    from keras_style.methods.johnson.johnson_style_transfer import JohnsonStyleTransfer
+    from keras_style.methods.multistyle.multi_style_transfer import MultiStyleTransfer
 
     m = JohnsonStyleTransfer.from_preset("johnson_great_wave")
     assert isinstance(m, JohnsonStyleTransfer)

@@ -13,8 +13,8 @@ import pytest
 import keras_style as ks
 from keras_style.errors import ConfigError, ConversionError
 from keras_style.layers import ConditionalInstanceNormalization, InstanceNormalization
-from keras_style.methods.multistyle.model import MultiStyleTransfer, pad_like_original, parse_style
-from keras_style.methods.multistyle.network import MultiStyleNetwork
+from keras_style.methods.multistyle.multi_style_transfer import MultiStyleTransfer, pad_like_original, parse_style
+from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
 from keras_style.tiling import instance_norm_layers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +217,7 @@ def test_tiled_equals_untiled_with_whole_image_statistics(rng):
     assert tiled.shape == img.shape
     assert np.abs(tiled - full).max() < 2 / 255
     # per-tile statistics (what exact tiling avoids) are visibly different
-    from keras_style.methods.multistyle.model import _Styled
+    from keras_style.methods.multistyle.multi_style_transfer import _Styled
     from keras_style.tiling import tiled_apply
 
     naive = tiled_apply(
@@ -452,7 +452,7 @@ TORCH_CODE = r"""
 import os, sys
 os.environ["KERAS_BACKEND"] = "torch"
 import numpy as np, keras
-from keras_style.methods.multistyle.network import MultiStyleNetwork
+from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
 d = np.load(sys.argv[1])
 net = MultiStyleNetwork(num_styles=3, contract_filters=(4, 8, 8), num_residual_blocks=1, expand_filters=(4, 4))
 net.set_weights([d[f"w{i}"] for i in range(int(d["n"]))])

@@ -138,7 +138,7 @@ def test_checks_catch_each_violation(tmp_path):
     _write(root, "convert/adain.py", '"""import keras_style as ks"""\nfrom keras_style.methods.adain import model\n')
     _write(root, "methods/__init__.py", "")
     _write(root, "methods/adain/__init__.py", "from . import model\n")
-    _write(root, "methods/adain/model.py", "from keras_style import weights\nfrom keras_style.registry import get\n")
+    _write(root, "methods/adain/adain.py", "from keras_style import weights\nfrom keras_style.registry import get\n")
     assert [c(root) for c in CHECKS] == [[], [], []]
 
     _write(root, "methods/adain/cli.py", "from argparse import ArgumentParser\n")

@@ -115,7 +115,7 @@ def _finetune(model):
     Random weights with frozen BatchNorm give all-zero features and a uniform softmax
     (test_finetune.py says so), so only the head's bias gets a gradient, and only from
     unbalanced labels: balanced ones cancel exactly and nothing would change."""
-    from keras_style.methods.finetune.model import compile_finetune
+    from keras_style.methods.finetune.fine_tune_classifier import compile_finetune
 
     x = random_image(32, 32, seed=1, batch=4)
     return dict(

@@ -42,7 +42,7 @@ def test_tiled_equals_untiled_256_with_96px_tiles(net):
 
 
 def test_stylize_tiled_matches_untiled_on_odd_size(net):
-    from keras_style.methods.johnson.style_transfer import JohnsonStyleTransfer
+    from keras_style.methods.johnson.johnson_style_transfer import JohnsonStyleTransfer
 
     m = JohnsonStyleTransfer(backbone_weights=None, width=0.125, num_residual_blocks=1, normalization="instance",
                              upsampling="resize_conv", padding="reflect", layout="padded",

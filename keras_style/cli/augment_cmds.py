@@ -14,7 +14,6 @@ from pathlib import Path
 from keras_style.errors import ConfigError
 
 
-
 def add_parsers(sub):
     p = sub.add_parser(
         "augment",

@@ -54,7 +54,7 @@ def run(args):
     from keras_style import presets
     from keras_style.cli._random_weights import check_model
     from keras_style.images import SAVE_FORMATS, load_image, resize_image
-    from keras_style.methods.multistyle.model import labelled_grid
+    from keras_style.methods.multistyle.multi_style_transfer import labelled_grid
 
     content = check_input(args.content, "Content")
     styles = [check_input(s, "Style") for s in (args.style or [])]

@@ -22,7 +22,6 @@ from keras_style.cli._collect import check_input, check_output
 from keras_style.cli._random_weights import OPTIMISATION_METHODS, check_method, check_model
 from keras_style.errors import ConfigError
 
-
 # (flag, dest, argparse kwargs). Options are forwarded to stylize() under `dest`.
 STYLIZE_OPTIONS = [
     ("--size", "size", dict(type=int, help="output size (shorter side for most methods)")),

@@ -66,7 +66,7 @@ def train_cli(args):
     import keras
 
     import keras_style as ks
-    from keras_style.methods.adain.model import adain_learning_rate
+    from keras_style.methods.adain.adain import adain_learning_rate
 
     out = check_keras_path(args.output, overwrite=args.overwrite)
     if args.steps < 1:

@@ -142,7 +142,7 @@ def adain_from_torch(decoder_path, vgg_path, output=None, overwrite=False):
 
     Raises `ConversionError` listing missing / unexpected keys and wrong shapes.
     """
-    from keras_style.methods.adain.model import AdaIN
+    from keras_style.methods.adain.adain import AdaIN
 
     if output is not None:
         output = Path(output).expanduser()

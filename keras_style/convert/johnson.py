@@ -88,7 +88,7 @@ def johnson_from_torch(path, output=None, overwrite=False):
         a `keras_style.methods.johnson.JohnsonStyleTransfer` with
         ``layout="pytorch_examples"`` (input/output in [0, 1]; ``stylize`` works).
     """
-    from keras_style.methods.johnson.style_transfer import JohnsonStyleTransfer
+    from keras_style.methods.johnson.johnson_style_transfer import JohnsonStyleTransfer
 
     if output is not None:
         output = Path(output)

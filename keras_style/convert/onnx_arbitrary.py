@@ -204,7 +204,7 @@ def _assign(layer, entry, scope, path):
 
 def build_model(predictor_path, transformer_path):
     """An `ArbitraryStylization` with the weights of the two ONNX files (sizes from the files)."""
-    from keras_style.methods.arbitrary.model import ArbitraryStylization
+    from keras_style.methods.arbitrary.arbitrary_stylization import ArbitraryStylization
 
     pred = conv_tensors(_load(predictor_path, "style predictor"))
     trans = conv_tensors(_load(transformer_path, "transformer"))

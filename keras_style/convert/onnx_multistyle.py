@@ -128,7 +128,7 @@ def check_tensors(arrays, path="the ONNX file", ops_count=None, modes=None):
 
 def multistyle_network_from_onnx(path):
     """A `MultiStyleNetwork` carrying the weights of ``path`` (see the module docstring)."""
-    from keras_style.methods.multistyle.network import MultiStyleNetwork
+    from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
 
     arrays, ops_count, modes = read_onnx(path)
     num_styles = check_tensors(arrays, path, ops_count, modes)

@@ -98,7 +98,7 @@ def style_aware_from_tf(checkpoint_prefix, include_discriminator=True, **model_k
         ConversionError: unreadable checkpoint, a checkpoint of another model, a missing variable
             or a variable with the wrong shape (nothing is returned half-converted).
     """
-    from keras_style.methods.style_aware.model import StyleAware
+    from keras_style.methods.style_aware.style_aware import StyleAware
 
     prefix = str(checkpoint_prefix)
     if os.path.isdir(prefix):

@@ -124,7 +124,7 @@ class AdaINPipeline(keras.Model):
         return STRIDE
 
     def call(self, x):
-        from keras_style.methods.adain.model import CONTENT_LAYER
+        from keras_style.methods.adain.adain import CONTENT_LAYER
 
         x = ops.cast(x, "float32")
         feat = ops.cast(self.encoder(self.adain._pad8(x[..., :3]))[CONTENT_LAYER], "float32")

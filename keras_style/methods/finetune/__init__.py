@@ -1,7 +1,7 @@
 """Fine-tuning keras.applications backbones (docs/methods/finetune.md)."""
 
 from keras_style.methods.finetune.lr_multipliers import with_learning_rate_multipliers  # noqa: F401
-from keras_style.methods.finetune.model import (  # noqa: F401
+from keras_style.methods.finetune.fine_tune_classifier import (  # noqa: F401
     HEAD_LEARNING_RATE_MULTIPLIER,
     ApplicationPreprocessing,
     FineTuneClassifier,

@@ -6,7 +6,7 @@ from keras_style.methods.style_aware.losses import (  # noqa: F401
     StyleAwareGeneratorAdversarialLoss,
     TransformedImageLoss,
 )
-from keras_style.methods.style_aware.model import StyleAware  # noqa: F401
+from keras_style.methods.style_aware.style_aware import StyleAware  # noqa: F401
 
 __all__ = [
     "StyleAware",

@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from keras_style.errors import ConfigError
-from keras_style.methods.super_resolution.base import SuperResolutionModel
+from keras_style.methods.super_resolution.super_resolution_model import SuperResolutionModel
 from keras_style.registry import register
 
 _SLOPE = 0.2  # basicsr rrdbnet_arch.py: nn.LeakyReLU(negative_slope=0.2)

@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from keras_style.errors import ConfigError
-from keras_style.methods.super_resolution.base import SuperResolutionModel
+from keras_style.methods.super_resolution.super_resolution_model import SuperResolutionModel
 from keras_style.registry import register
 
 UPCONV7_CHANNELS = (16, 32, 64, 128, 128, 256)  # lib/srcnn.lua upconv_7

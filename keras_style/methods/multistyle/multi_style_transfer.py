@@ -39,11 +39,11 @@ from keras_style.images import preserve_color as keep_colors
 from keras_style.losses import functional as F
 from keras_style.methods.base import FeedForwardModel
 from keras_style.methods.base import load_content as load_any_image
-from keras_style.methods.johnson.style_transfer import (
+from keras_style.methods.johnson.johnson_style_transfer import (
     _layer_channels,
     scale_for_distribution,
 )
-from keras_style.methods.multistyle.network import MultiStyleNetwork
+from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 

@@ -83,7 +83,7 @@ def preserve_colors(stylized, content):
     from keras_style.images import preserve_color
 
     warnings.warn(
-        f"keras_style.methods.johnson.style_transfer.preserve_colors is deprecated and will be removed in "
+        f"keras_style.methods.johnson.johnson_style_transfer.preserve_colors is deprecated and will be removed in "
         f"keras-style {REMOVED_IN}; use keras_style.images.preserve_color (same result, clipped to [0, 1]).",
         DeprecationWarning,
         stacklevel=2,

@@ -25,8 +25,11 @@ from keras_style.errors import ConfigError
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
 from keras_style.methods.base import FeedForwardModel
 from keras_style.methods.base import load_content as load_any_image
+from keras_style.methods.johnson.johnson_style_transfer import (
+    _renamed_config,
+    scale_for_distribution,
+)
 from keras_style.methods.johnson.networks import JohnsonSRNetwork
-from keras_style.methods.johnson.style_transfer import _renamed_config, scale_for_distribution
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 

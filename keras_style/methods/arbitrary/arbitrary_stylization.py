@@ -41,11 +41,11 @@ from keras import ops
 
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.losses import functional as F
-from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
-from keras_style.methods.arbitrary.transformer import (
+from keras_style.methods.arbitrary.arbitrary_style_transformer import (
     ArbitraryStyleTransformer,
     StyleBoundTransformer,
 )
+from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
 from keras_style.methods.base import FeedForwardModel, load_content
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
@@ -322,7 +322,7 @@ class ArbitraryStylization(FeedForwardModel):
         return {"content": self.content_weight * c, "style": s, "tv": self.tv_weight * tv}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        from keras_style.methods.johnson.style_transfer import scale_for_distribution
+        from keras_style.methods.johnson.johnson_style_transfer import scale_for_distribution
 
         content, style = _split(x)
         if y_pred is None:
