@@ -61,7 +61,7 @@ def test_style_blend_is_the_old_name_of_style_weights():
 
 def test_preserve_colors_function_is_the_old_name():
     from keras_style.images import preserve_color
-    from keras_style.methods.johnson import style_transfer
+    from keras_style.methods.johnson import johnson_style_transfer as style_transfer
 
     a, b = random_image(16, 16, seed=4), random_image(16, 16, seed=5)
     with pytest.warns(DeprecationWarning, match="preserve_color"):

@@ -392,20 +392,7 @@ class Gatys(OptimizationMethod):
             raise ConfigError(f"learning_rate must be > 0, got {learning_rate}.")
         if not style_scale > 0:
             raise ConfigError(f"style_scale must be > 0, got {style_scale}.")
-        if scales is not None:
-            scales = [int(s) for s in ([scales] if isinstance(scales, (int, float)) else scales)]
-            if not scales or any(s < 16 for s in scales):
-                raise ConfigError(f"scales must be shorter sides >= 16 px, got {scales}.")
-        elif size is not None:
-            if int(size) < 16:
-                raise ConfigError(f"size must be >= 16 px, got {size}.")
-        n_scales = len(scales) if scales else 1
-        steps_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * n_scales
-        if len(steps_list) != n_scales:
-            raise ConfigError(f"steps has {len(steps_list)} entries for {n_scales} scales.")
-        for s in steps_list:
-            if not isinstance(s, (int, np.integer)) or s < 1:
-                raise ConfigError(f"steps must be a positive integer, got {steps!r}.")
+        scales, steps_list = _stages(scales, size, steps)
         if int(snapshot_every) < 0:
             raise ConfigError(f"snapshot_every must be >= 0, got {snapshot_every}.")
         if snapshot_every and snapshot_dir is None:
@@ -418,32 +405,7 @@ class Gatys(OptimizationMethod):
 
         # ---- images
         content_img = _as_rgb(content, "content")
-        styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        if not styles:
-            raise ConfigError("style is empty; give at least one style image.")
-        style_imgs = [_as_rgb(s, f"style {i}") for i, s in enumerate(styles)]
-        if style_blend is None:
-            blend = np.full(len(style_imgs), 1.0 / len(style_imgs))
-        else:
-            blend = np.asarray(style_blend, np.float64).reshape(-1)
-            if blend.size != len(style_imgs) or np.any(blend < 0) or blend.sum() <= 0:
-                raise ConfigError(
-                    f"style_weights needs {len(style_imgs)} non-negative weights (one per style), "
-                    f"got {style_blend!r}."
-                )
-            blend = blend / blend.sum()  # neural-style normalises to sum 1
-        per_style_masks = None
-        single_mask = None
-        if mask is not None:
-            if isinstance(mask, (list, tuple)):
-                if len(mask) != len(style_imgs):
-                    raise ConfigError(
-                        f"mask is a list of {len(mask)} masks for {len(style_imgs)} styles; give "
-                        "one mask per style image (or a single mask)."
-                    )
-                per_style_masks = [_as_mask(m, f"mask {i}") for i, m in enumerate(mask)]
-            else:
-                single_mask = _as_mask(mask, "mask")
+        style_imgs, blend, single_mask, per_style_masks = _style_inputs(style, style_blend, mask)
         if isinstance(init, str) and init in ("content", "noise"):
             init_img = None
         elif isinstance(init, (str, os.PathLike)) and not os.path.exists(init):
@@ -685,6 +647,59 @@ class Gatys(OptimizationMethod):
         # the progress bar's "evals": objective evaluations so far (L-BFGS line searches may take more than one)
         x, stopped = loop.run(opt, steps, label=label)
         return x, stopped
+
+
+def _stages(scales, size, steps):
+    """``(scales or None, steps per stage)``, validated (`Gatys.stylize`'s ``scales``, ``size``,
+    ``steps``)."""
+    if scales is not None:
+        scales = [int(s) for s in ([scales] if isinstance(scales, (int, float)) else scales)]
+        if not scales or any(s < 16 for s in scales):
+            raise ConfigError(f"scales must be shorter sides >= 16 px, got {scales}.")
+    elif size is not None:
+        if int(size) < 16:
+            raise ConfigError(f"size must be >= 16 px, got {size}.")
+    n_scales = len(scales) if scales else 1
+    steps_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * n_scales
+    if len(steps_list) != n_scales:
+        raise ConfigError(f"steps has {len(steps_list)} entries for {n_scales} scales.")
+    for s in steps_list:
+        if not isinstance(s, (int, np.integer)) or s < 1:
+            raise ConfigError(f"steps must be a positive integer, got {steps!r}.")
+    return scales, steps_list
+
+
+def _style_inputs(style, style_weights, mask):
+    """``(style images, normalised style weights, single mask or None, per-style masks or None)``
+    for `Gatys.stylize` (neural-style ``-style_blend_weights``; Gatys et al. 2017 masks)."""
+    style_blend = style_weights
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise ConfigError("style is empty; give at least one style image.")
+    style_imgs = [_as_rgb(s, f"style {i}") for i, s in enumerate(styles)]
+    if style_blend is None:
+        blend = np.full(len(style_imgs), 1.0 / len(style_imgs))
+    else:
+        blend = np.asarray(style_blend, np.float64).reshape(-1)
+        if blend.size != len(style_imgs) or np.any(blend < 0) or blend.sum() <= 0:
+            raise ConfigError(
+                f"style_weights needs {len(style_imgs)} non-negative weights (one per style), "
+                f"got {style_blend!r}."
+            )
+        blend = blend / blend.sum()  # neural-style normalises to sum 1
+    per_style_masks = None
+    single_mask = None
+    if mask is not None:
+        if isinstance(mask, (list, tuple)):
+            if len(mask) != len(style_imgs):
+                raise ConfigError(
+                    f"mask is a list of {len(mask)} masks for {len(style_imgs)} styles; give "
+                    "one mask per style image (or a single mask)."
+                )
+            per_style_masks = [_as_mask(m, f"mask {i}") for i, m in enumerate(mask)]
+        else:
+            single_mask = _as_mask(mask, "mask")
+    return style_imgs, blend, single_mask, per_style_masks
 
 
 def _check_pixel_targets(pixel_targets):
