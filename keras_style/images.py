@@ -129,6 +129,8 @@ _PIL_LIMIT_LOCK = threading.Lock()
 
 __all__ = [
     "load_image",
+    "read_rgb",
+    "preserve_color",
     "save_image",
     "to_float_image",
     "resize_image",
@@ -1238,3 +1240,26 @@ def preserve_color(stylized, content):
     c = rgb_to_yiq(ops.convert_to_tensor(np.asarray(content, np.float32)))
     yiq = ops.concatenate([s[..., :1], c[..., 1:]], axis=-1)
     return np.clip(np.asarray(ops.convert_to_numpy(yiq_to_rgb(yiq)), np.float32), 0.0, 1.0)
+
+
+def read_rgb(image, what="image", size=None, max_size=None):
+    """The one way a method reads an image argument: `load_image` (paths, bytes, PIL, NumPy
+    HxW / HxWx1 / HxWx3 / HxWx4, tensors; grayscale repeated, alpha dropped, EXIF applied), as
+    float32 NumPy HxWx3 in [0, 1], with errors that name the argument (``what``: "content
+    image", "style 1", ...). ``size`` / ``max_size`` as in `load_image`."""
+    if isinstance(image, (str, os.PathLike)) and not os.path.isfile(os.fspath(image)):
+        raise ImageError(f"The {what} {image} does not exist.")
+    try:
+        arr = load_image(image, size=size, max_size=max_size)
+    except ImageError as e:
+        raise ImageError(f"{what}: {e}") from None
+    except Exception as e:
+        raise ImageError(f"Could not read the {what} {image!r}: {e}") from e
+    if not isinstance(arr, np.ndarray):  # a tensor in, a tensor out of load_image
+        from keras import ops
+
+        arr = ops.convert_to_numpy(arr)
+    arr = np.asarray(arr, np.float32)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ImageError(f"The {what} must be an RGB image (H, W, 3); got shape {arr.shape}.")
+    return arr

@@ -620,8 +620,8 @@ def test_no_warnings_on_clean_round_trip(tmp_path):
 def test_methods_convert_arrays_through_images_py():
     """Gatys and AdaIN take arrays by the same rules as keras_style.images: a float image in
     0..255 is refused with a hint (Gatys used to clip it to white), gray + alpha is accepted."""
+    from keras_style.images import read_rgb as _as_rgb  # what Gatys, DeepDream, Johnson ... call
     from keras_style.methods.adain.adain import _array_image
-    from keras_style.methods.gatys.gatys import _as_rgb
 
     bright = np.full((8, 9, 3), 200.0, np.float32)
     for convert in (lambda a: _as_rgb(a, "content image"), lambda a: _array_image(a, "content")):

@@ -186,25 +186,6 @@ class FeedForwardModel(keras.Model):
         return model
 
 
-def load_content(image, what="image", size=None, max_size=None):
-    """Any supported image -> float32 HxWx3 in [0, 1] through `keras_style.images.load_image`,
-    with an `ImageError` that names ``what`` (missing file, unreadable file, wrong shape)."""
-    from keras_style.images import load_image
-
-    if isinstance(image, (str, os.PathLike)) and not os.path.isfile(image):
-        raise ImageError(f"The {what} {image} does not exist.")
-    try:
-        arr = load_image(image, size=size, max_size=max_size)
-    except ImageError:
-        raise
-    except Exception as e:
-        raise ImageError(f"Could not read the {what} {image!r}: {e}") from e
-    arr = np.asarray(ops.convert_to_numpy(arr), "float32")
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise ImageError(f"The {what} must be an RGB image (H, W, 3); got shape {arr.shape}.")
-    return arr
-
-
 # --------------------------------------------------------------------------------------
 # optimisation methods
 
@@ -406,4 +387,4 @@ class OptimizationLoop:
         return np.array(optimizer.x[0], copy=True), False
 
 
-__all__ = ["FeedForwardModel", "OptimizationLoop", "OptimizationMethod", "OptimizationModel", "load_content"]
+__all__ = ["FeedForwardModel", "OptimizationLoop", "OptimizationMethod", "OptimizationModel"]

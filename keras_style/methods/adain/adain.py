@@ -138,16 +138,6 @@ def _as_list(x):
     return [x]
 
 
-def _to_rgb_array(img):
-    """NumPy HxW / HxWx1 arrays become HxWx3 before load_image (grayscale styles)."""
-    if isinstance(img, np.ndarray):
-        if img.ndim == 2:
-            return np.repeat(img[..., None], 3, axis=-1)
-        if img.ndim == 3 and img.shape[-1] == 1:
-            return np.repeat(img, 3, axis=-1)
-    return img
-
-
 @register(
     "adain",
     "method",

@@ -40,13 +40,14 @@ import numpy as np
 from keras import ops
 
 from keras_style.errors import ConfigError, ConversionError, ImageError
+from keras_style.images import read_rgb
 from keras_style.losses import functional as F
 from keras_style.methods.arbitrary.arbitrary_style_transformer import (
     ArbitraryStyleTransformer,
     StyleBoundTransformer,
 )
 from keras_style.methods.arbitrary.style_predictor import STYLE_DIM, StylePredictor
-from keras_style.methods.base import FeedForwardModel, load_content
+from keras_style.methods.base import FeedForwardModel
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
 
@@ -362,7 +363,7 @@ class ArbitraryStylization(FeedForwardModel):
                 + (f" of shape {image.shape}" if isinstance(image, np.ndarray) else "")
                 + "."
             )
-        return load_content(image, what)
+        return read_rgb(image, what)
 
     def _is_vector(self, style):
         if isinstance(style, (str, os.PathLike)) or not hasattr(style, "shape"):
@@ -514,7 +515,7 @@ class ArbitraryStylization(FeedForwardModel):
         warn_if_untrained(self)
         from keras_style.images import preserve_color as keep_colors
 
-        photo = load_content(content, "content image", size=size)
+        photo = read_rgb(content, "content image", size=size)
         if masks is not None:
             if style_weights is not None:
                 raise ConfigError(

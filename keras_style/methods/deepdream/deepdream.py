@@ -227,7 +227,7 @@ class DeepDream(OptimizationMethod):
         Raises:
             OptimizationError: the loss or the image became NaN/Inf (the step is named).
         """
-        from keras_style.methods.gatys.gatys import _as_rgb
+        from keras_style.images import read_rgb
 
         layers = self._check_layers(layers)
         if not isinstance(octaves, (int, np.integer)) or octaves < 1:
@@ -243,7 +243,7 @@ class DeepDream(OptimizationMethod):
         if max_loss == "auto":
             max_loss = INCEPTION_MAX_LOSS if self.backbone == "inception_v3" else None
 
-        img = _as_rgb(image, "image")
+        img = read_rgb(image, "image")
         if size is not None:
             img = resize_shorter(img, int(size))  # the input photo (keras_style/images.py)
         original = img.astype(np.float32)

@@ -60,7 +60,7 @@ def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile
     Returns:
         float32 HxWx3 in [0, 1] (grayscale inputs are returned as 3 equal channels).
     """
-    from keras_style.methods.gatys.gatys import _as_rgb
+    from keras_style.images import read_rgb
 
     if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
         raise ConfigError(f"weight must be a finite number >= 0, got {weight!r}.")
@@ -68,7 +68,7 @@ def denoise_tv(image, weight=0.1, steps=100, *, eps=1e-3, verbose=0, jit_compile
         raise ConfigError(f"steps must be a positive integer, got {steps!r}.")
     if eps < 0:
         raise ConfigError(f"eps must be >= 0, got {eps}.")
-    y = _as_rgb(image, "image")[None]
+    y = read_rgb(image, "image")[None]
     if weight == 0:
         return y[0].copy()
     step_fn = value_and_grad(_tv_objective(float(weight), float(eps)), jit_compile=jit_compile)

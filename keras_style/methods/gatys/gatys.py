@@ -31,8 +31,8 @@ from keras import ops
 
 from keras_style.backend_grad import value_and_grad
 from keras_style.deprecation import UNSET, renamed
-from keras_style.errors import ConfigError, ImageError, WeightsUnavailableError
-from keras_style.images import resize_bilinear, resize_mask, resize_to
+from keras_style.errors import ConfigError, WeightsUnavailableError
+from keras_style.images import read_rgb, resize_bilinear, resize_mask, resize_to
 from keras_style.losses import functional as F
 from keras_style.methods.base import OptimizationLoop, OptimizationMethod
 from keras_style.optimizers.lbfgs import LBFGS, Adam
@@ -95,20 +95,6 @@ _ARCHS = ("vgg16", "vgg19", "vgg19_normalised")
 # --- image helpers at the edges -----------------------------------------------------
 
 
-def _as_rgb(src, what):
-    """Any supported image -> float32 HxWx3 in [0, 1] (grayscale repeated, alpha dropped):
-    `keras_style.images`, whose checks (e.g. a float array in 0..255 is refused with a hint,
-    not clipped to white) hold for every method."""
-    from keras_style.images import load_image, to_float_image
-
-    try:
-        if isinstance(src, np.ndarray) or (hasattr(src, "shape") and not isinstance(src, (str, bytes))):
-            return to_float_image(src)
-        return np.asarray(load_image(src), np.float32)
-    except ImageError as e:
-        raise ImageError(f"{what}: {e}") from None
-
-
 def _shorter_side_to(hw, size):
     h, w = hw
     s = size / min(h, w)
@@ -145,7 +131,7 @@ def _as_mask(src, what):
         if src.dtype == np.uint8:
             m = m / 255.0
     else:
-        m = _as_rgb(src, what).mean(axis=-1)
+        m = read_rgb(src, what).mean(axis=-1)
     if m.max() <= 0:
         raise ConfigError(f"{what} is empty (all zeros); the style would apply nowhere.")
     return np.clip(m, 0.0, 1.0)
@@ -404,7 +390,7 @@ class Gatys(OptimizationMethod):
                 raise ConfigError(f"callbacks must be callables or keras Callbacks, got {cb!r}.")
 
         # ---- images
-        content_img = _as_rgb(content, "content")
+        content_img = read_rgb(content, "content")
         style_imgs, blend, single_mask, per_style_masks = _style_inputs(style, style_blend, mask)
         if isinstance(init, str) and init in ("content", "noise"):
             init_img = None
@@ -413,7 +399,7 @@ class Gatys(OptimizationMethod):
                 f"init must be 'content', 'noise' or an image (path, array), got {init!r}."
             )
         else:
-            init_img = _as_rgb(init, "init")
+            init_img = read_rgb(init, "init")
 
         ch, cw = content_img.shape[:2]
         if scales:
@@ -676,7 +662,7 @@ def _style_inputs(style, style_weights, mask):
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ConfigError("style is empty; give at least one style image.")
-    style_imgs = [_as_rgb(s, f"style {i}") for i, s in enumerate(styles)]
+    style_imgs = [read_rgb(s, f"style {i}") for i, s in enumerate(styles)]
     if style_blend is None:
         blend = np.full(len(style_imgs), 1.0 / len(style_imgs))
     else:
@@ -716,7 +702,7 @@ def _check_pixel_targets(pixel_targets):
         m = item[2] if len(item) == 3 else None
         if not isinstance(w, (int, float, np.floating)) or not math.isfinite(w) or w < 0:
             raise ConfigError(f"pixel_targets[{i}] weight must be a finite number >= 0, got {w!r}.")
-        t = _as_rgb(t, f"pixel_targets[{i}] target")
+        t = read_rgb(t, f"pixel_targets[{i}] target")
         if m is not None:
             m = np.asarray(m, np.float32)
             if m.ndim == 3 and m.shape[-1] == 1:

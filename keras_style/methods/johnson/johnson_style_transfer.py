@@ -39,10 +39,10 @@ from keras import ops
 from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError
 from keras_style.images import preserve_color as keep_colors
-from keras_style.images import resize_longer
+from keras_style.images import read_rgb, resize_longer
 from keras_style.losses import functional as F
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
-from keras_style.methods.base import FeedForwardModel, load_content
+from keras_style.methods.base import FeedForwardModel
 from keras_style.methods.johnson.networks import JohnsonTransformer
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
@@ -63,8 +63,8 @@ def _layer_channels(name):
     return _VGG_CHANNELS[block]
 
 
-# `keras_style.methods.base.load_content` under the name the Johnson modules import
-load_any_image = load_content
+# `keras_style.images.read_rgb` under the name the Johnson modules import
+load_any_image = read_rgb
 
 
 def _renamed_config(config):

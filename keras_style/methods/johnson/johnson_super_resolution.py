@@ -22,9 +22,9 @@ from keras import ops
 
 from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError
+from keras_style.images import read_rgb as load_any_image
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
 from keras_style.methods.base import FeedForwardModel
-from keras_style.methods.base import load_content as load_any_image
 from keras_style.methods.johnson.johnson_style_transfer import (
     _renamed_config,
     scale_for_distribution,

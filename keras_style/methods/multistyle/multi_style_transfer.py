@@ -36,9 +36,9 @@ from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
 from keras_style.images import preserve_color as keep_colors
+from keras_style.images import read_rgb as load_any_image
 from keras_style.losses import functional as F
 from keras_style.methods.base import FeedForwardModel
-from keras_style.methods.base import load_content as load_any_image
 from keras_style.methods.johnson.johnson_style_transfer import (
     _layer_channels,
     scale_for_distribution,
