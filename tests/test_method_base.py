@@ -120,6 +120,7 @@ def test_feed_forward_compile_auto_is_the_papers_adam():
         "johnson_sr": 1e-3,
         "multistyle": 1e-3,  # Dumoulin et al. / Magenta: Adam 1e-3
         "arbitrary_stylization": 1e-5,  # Ghiasi et al. / Magenta: Adam 1e-5
+        "waifu2x_upconv7": 1e-4,  # converted SR networks: a fine-tuning rate (SuperResolutionModel)
     }
     from keras_style.registry import describe
 

@@ -17,10 +17,10 @@ import os
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
 from keras_style.images import upscale_alpha
+from keras_style.methods.base import FeedForwardModel
 
 # Share of the available memory that `upscale` lets one untiled pass use before it tiles.
 MEMORY_FRACTION = 0.5
@@ -64,7 +64,7 @@ def parse_bytes(value, what="memory budget") -> int:
     return int(n)
 
 
-class SuperResolutionModel(keras.Model):
+class SuperResolutionModel(FeedForwardModel):
     """Base of the converted super-resolution networks (NHWC float32 RGB in [0, 1]).
 
     Subclasses set ``scale`` (int), and implement ``receptive_field`` (radius in input
@@ -197,19 +197,15 @@ class SuperResolutionModel(keras.Model):
     # ------------------------------------------------------------------ inference
 
     def _infer(self, x):
-        fn = getattr(self, "_infer_fn", None)
-        if fn is None:
-            model = self
+        """The network on an NHWC batch (NumPy), compiled (`FeedForwardModel.compiled_call`)."""
+        return self.compiled_call("network", lambda t: self(t, training=False), np.asarray(x, "float32"))
 
-            def fn(t):
-                return model(t, training=False)
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                fn = tf.function(fn, reduce_retracing=True)
-            object.__setattr__(self, "_infer_fn", fn)
-        return ops.convert_to_numpy(fn(ops.convert_to_tensor(np.asarray(x, "float32"))))
+    def paper_optimizer(self):
+        """``compile(optimizer="auto")``: Adam 1e-4. The networks come converted from their
+        releases; this is a conservative rate for fine-tuning them (Wang et al. 2021,
+        Real-ESRGAN, train their GAN stage with Adam 1e-4), not a published recipe for
+        every network here."""
+        return keras.optimizers.Adam(1e-4)
 
     def _check_scale(self, scale):
         """Number of passes for ``scale`` (a power of the network's own scale)."""
