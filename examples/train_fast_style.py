@@ -185,7 +185,7 @@ def main(argv=None):
     model.save_transform_weights(str(tmp))
     os.replace(tmp, wpath)
     config = {k: v for k, v in model.get_config().items() if k not in ("name", "style_image")}
-    config.update(weights=None, style_image=None)
+    config.update(backbone_weights=None, style_image=None)
     manifest = {
         "name": args.name,
         "description": f"Johnson et al. (2016) fast style transfer, {Path(args.style).stem}, "

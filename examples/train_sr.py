@@ -292,7 +292,7 @@ def main(argv=None):
     model.transform.save_weights(str(tmp))
     os.replace(tmp, wpath)
     config = {k: v for k, v in model.get_config().items() if k != "name"}
-    config.update(weights=None if args.loss == "pixel" else args.loss_network)
+    config.update(backbone_weights=None if args.loss == "pixel" else args.loss_network)
     crops = sorted({(st["patch_size"], st["batch_size"]) for st in stages})
     manifest = {
         "name": args.name,

@@ -463,3 +463,22 @@ def test_masks_give_regions_their_styles(tiny, rng):
         model.stylize(photo, [sa, sb], masks=[top])
     with pytest.raises(ImageError, match="mask 0"):
         model.stylize(photo, [sa], masks=["/nonexistent/mask.png"])
+
+
+def test_run_model_test_on_a_wider_transformer(tmp_path):
+    """tests/helpers.run_model_test on a wider transformer with two residual blocks: predict on
+    (content, style) batches, one fit step with ``compile()`` (Magenta's Adam 1e-5), a .keras
+    round trip with the same outputs."""
+    import tensorflow as tf
+    from helpers import random_image, run_model_test
+
+    keras.utils.set_random_seed(3)
+    m = ks.get("arbitrary_stylization", **{**TINY, "transformer_width": 0.25, "num_residual_blocks": 2})
+    c, s = random_image(32, 32, seed=1, batch=2), random_image(32, 32, seed=2, batch=2)
+    run_model_test(
+        m, (c, s), tmp_path=tmp_path, expected_shape=(2, 32, 32, 3), image=random_image(32, 32, seed=3),
+        image_kwargs={"style": random_image(32, 32, seed=4)},
+        fit_data=tf.data.Dataset.from_tensor_slices({"content": c, "style": s}).batch(2),
+        compile_kwargs={"run_eagerly": True},
+    )
+    assert isinstance(m.optimizer, keras.optimizers.Adam)

@@ -45,19 +45,11 @@ import warnings
 import numpy as np
 
 from keras_style.errors import ConfigError, DataError
-from keras_style.images import resize_uint8_cv2, scale_uint8_cv2
+from keras_style.images import load_image, resize_uint8_cv2, scale_uint8_cv2
 
 MIN_PAINTINGS = 2
 # prepare_dataset.py sizes for the 768 crop (main.py --image_size 768)
 _REF_CROP, _REF_MIN, _REF_MAX = 768.0, 800.0, 1800.0
-
-
-def _read_rgb(path):
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
 # Pillow and NumPy only (no OpenCV, which only the `video` extra installs; the resizes are
@@ -225,7 +217,7 @@ class _Source:
             if f in self._cache:
                 return self._cache[f]
             try:
-                img = _read_rgb(f)
+                img = np.asarray(load_image(f, dtype="uint8"))  # EXIF applied, RGB (keras_style.images)
             except Exception:
                 self._bad.add(f)
                 warnings.warn(f"keras_style.data: skipped unreadable {self.what} {os.path.basename(f)}.", stacklevel=2)
