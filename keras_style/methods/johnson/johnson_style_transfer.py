@@ -67,6 +67,15 @@ def _layer_channels(name):
 load_any_image = read_rgb
 
 
+def check_style_weight(style_weight, style_layers):
+    """``style_weight`` as one float, or one float per style layer (a list of the right length)."""
+    if isinstance(style_weight, (list, tuple)):
+        if len(style_weight) != len(style_layers):
+            raise ConfigError(f"style_weight has {len(style_weight)} values for {len(style_layers)} style layers.")
+        return [float(v) for v in style_weight]
+    return float(style_weight)
+
+
 def _renamed_config(config):
     """A config written before ``weights`` became ``backbone_weights`` (keras_style/deprecation.py)."""
     config = dict(config)
@@ -184,14 +193,7 @@ class JohnsonStyleTransfer(FeedForwardModel):
         self.style_layers = [style_layers] if isinstance(style_layers, str) else list(style_layers)
         if not self.style_layers:
             raise ConfigError("style_layers is empty; the paper uses relu1_2, relu2_2, relu3_3, relu4_3.")
-        if isinstance(style_weight, (list, tuple)):
-            if len(style_weight) != len(self.style_layers):
-                raise ConfigError(
-                    f"style_weight has {len(style_weight)} values for {len(self.style_layers)} style layers."
-                )
-            self.style_weight = [float(v) for v in style_weight]
-        else:
-            self.style_weight = float(style_weight)
+        self.style_weight = check_style_weight(style_weight, self.style_layers)
         self.content_weight = float(content_weight)
         self.tv_weight = float(tv_weight)
         self.transform = JohnsonTransformer(

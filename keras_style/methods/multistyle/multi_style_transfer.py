@@ -41,6 +41,7 @@ from keras_style.losses import functional as F
 from keras_style.methods.base import FeedForwardModel
 from keras_style.methods.johnson.johnson_style_transfer import (
     _layer_channels,
+    check_style_weight,
     scale_for_distribution,
 )
 from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
@@ -318,14 +319,7 @@ class MultiStyleTransfer(FeedForwardModel):
             raise ConfigError("style_layers is empty; Magenta uses relu1_2, relu2_2, relu3_3, relu4_3.")
         for n in self.content_layers + self.style_layers:
             _layer_channels(n)
-        if isinstance(style_weight, (list, tuple)):
-            if len(style_weight) != len(self.style_layers):
-                raise ConfigError(
-                    f"style_weight has {len(style_weight)} values for {len(self.style_layers)} style layers."
-                )
-            self.style_weight = [float(v) for v in style_weight]
-        else:
-            self.style_weight = float(style_weight)
+        self.style_weight = check_style_weight(style_weight, self.style_layers)
         self.content_weight = float(content_weight)
         self.tv_weight = float(tv_weight)
         self.seed = seed
