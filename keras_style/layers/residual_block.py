@@ -13,6 +13,7 @@ from keras_style.layers._common import (
     pad_spatial,
     resolve_data_format,
 )
+from keras_style.layers.batch_normalization import SyncBatchNormalization
 from keras_style.layers.instance_normalization import InstanceNormalization
 from keras_style.registry import register
 
@@ -31,7 +32,8 @@ def make_normalization(kind, data_format, name, dtype):
     if kind == "instance":
         return InstanceNormalization(epsilon=1e-5, data_format=data_format, name=name, dtype=dtype)
     if kind == "batch":
-        return keras.layers.BatchNormalization(
+        # statistics of the global batch under tf.distribute (layers/batch_normalization.py)
+        return SyncBatchNormalization(
             axis=channel_axis(data_format), epsilon=1e-5, momentum=0.9, name=name, dtype=dtype
         )
     raise ConfigError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}.")
@@ -58,7 +60,7 @@ class ResidualBlock(keras.layers.Layer):
             ``2 * (kernel_size // 2)`` pixels on every side, as in Johnson et al.'s
             supplementary Table 1 and the Lua code, so the block shrinks H and W by 4 for k=3).
         normalization: ``"instance"`` (`InstanceNormalization`, eps 1e-5), ``"batch"``
-            (``keras.layers.BatchNormalization``, eps 1e-5, momentum 0.9 = PyTorch 0.1) or
+            (`SyncBatchNormalization`, eps 1e-5, momentum 0.9 = PyTorch 0.1) or
             ``None``.
         use_bias: conv biases.
         data_format: ``"channels_last"`` or ``"channels_first"`` (channels-first convs need a

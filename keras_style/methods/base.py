@@ -92,6 +92,22 @@ class FeedForwardModel(keras.Model):
         kwargs.setdefault("jit_compile", False)
         return super().compile(wrap_optimizer(self, optimizer), *args, **kwargs)
 
+    def train_step(self, *args):
+        out = super().train_step(*args)
+        if keras.backend.backend() == "tensorflow":  # JAX returns (logs, state)
+            from keras_style.distribution import logs_for_reduction
+
+            out = logs_for_reduction(out)
+        return out
+
+    def test_step(self, *args):
+        out = super().test_step(*args)
+        if keras.backend.backend() == "tensorflow":
+            from keras_style.distribution import logs_for_reduction
+
+            out = logs_for_reduction(out)
+        return out
+
     def compile_from_config(self, config):
         """A loaded model is not re-compiled: compiling builds the loss network (which may
         need its weights file); call ``compile()`` yourself to train a loaded model."""

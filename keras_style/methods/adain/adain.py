@@ -23,6 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.distribution import scale_for_distribution
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.images import resize_mask, resize_shorter, resize_to
 from keras_style.losses.functional import mean_std
@@ -386,7 +387,7 @@ class AdaIN(FeedForwardModel):
         extra = self.losses
         if extra:
             total = total + ops.sum(extra)
-        return total
+        return scale_for_distribution(total)
 
     @property
     def metrics(self):

@@ -323,7 +323,7 @@ class ArbitraryStylization(FeedForwardModel):
         return {"content": self.content_weight * c, "style": s, "tv": self.tv_weight * tv}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        from keras_style.methods.johnson.johnson_style_transfer import scale_for_distribution
+        from keras_style.distribution import scale_for_distribution
 
         content, style = _split(x)
         if y_pred is None:

@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 from keras_style.deprecation import UNSET, renamed
+from keras_style.distribution import scale_for_distribution
 from keras_style.errors import ConfigError
 from keras_style.images import preserve_color as keep_colors
 from keras_style.images import read_rgb, resize_longer
@@ -109,18 +110,6 @@ def pad_to_multiple(x, multiple, mode="reflect"):
     if mode == "reflect" and (ph >= h or pw >= w):
         mode = "symmetric" if (ph <= h and pw <= w) else "edge"
     return np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
-
-
-def scale_for_distribution(value):
-    """Divide a per-replica loss by the number of replicas under ``tf.distribute`` (what
-    Keras' compiled losses do; gradients are summed over replicas). No-op otherwise."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        n = tf.distribute.get_strategy().num_replicas_in_sync
-        if n > 1:
-            value = value * (1.0 / n)
-    return value
 
 
 @keras.saving.register_keras_serializable(package="keras_style")

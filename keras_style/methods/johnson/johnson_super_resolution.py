@@ -21,14 +21,12 @@ import numpy as np
 from keras import ops
 
 from keras_style.deprecation import UNSET, renamed
+from keras_style.distribution import scale_for_distribution
 from keras_style.errors import ConfigError
 from keras_style.images import read_rgb as load_any_image
 from keras_style.losses.mixed_precision import LOSS_NETWORK_DTYPE
 from keras_style.methods.base import FeedForwardModel
-from keras_style.methods.johnson.johnson_style_transfer import (
-    _renamed_config,
-    scale_for_distribution,
-)
+from keras_style.methods.johnson.johnson_style_transfer import _renamed_config
 from keras_style.methods.johnson.networks import JohnsonSRNetwork
 from keras_style.registry import register
 from keras_style.untrained import remember_initial_weights, warn_if_untrained
@@ -148,9 +146,11 @@ class JohnsonSuperResolution(FeedForwardModel):
 
             f = self.loss_network
             layer = self.content_layer
-            loss = FeatureReconstructionLoss(layers=[layer])(
+            # .call: the per-sample values, reduced here (a Loss's __call__ would also divide
+            # by the replicas, which scale_for_distribution below does once for both kinds)
+            loss = ops.mean(FeatureReconstructionLoss(layers=[layer]).call(
                 {layer: ops.stop_gradient(f(y)[layer])}, {layer: f(y_pred)[layer]}
-            )
+            ))
         else:
             loss = ops.mean(ops.square(ops.cast(y_pred, "float32") - ops.cast(y, "float32")))
         self.loss_tracker_feature.update_state(loss)

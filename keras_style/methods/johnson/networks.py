@@ -33,8 +33,7 @@ import keras
 from keras import ops
 
 from keras_style.errors import ConfigError, ImageError
-from keras_style.layers.instance_normalization import InstanceNormalization
-from keras_style.layers.residual_block import ResidualBlock
+from keras_style.layers.residual_block import ResidualBlock, make_normalization
 from keras_style.layers.upsample_conv import UpsampleConv2D
 from keras_style.registry import register
 
@@ -50,12 +49,8 @@ def _channels(c, width):
 
 
 def _norm(kind, name):
-    if kind is None:
-        return None
-    if kind == "instance":
-        return InstanceNormalization(epsilon=1e-5, name=name)  # eps: PyTorch/Torch7 (docs/conversions.md)
-    # momentum 0.9 == PyTorch/Torch7 momentum 0.1 in Keras' convention
-    return keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=name)
+    # eps 1e-5: PyTorch/Torch7; batch norm momentum 0.9 == their 0.1 (docs/conversions.md)
+    return make_normalization(kind, "channels_last", name, None)
 
 
 def reflect_pad_any(x, pad):

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_style.distribution import scale_for_distribution
 from keras_style.errors import ConfigError, ImageError
 from keras_style.images import preserve_color as keep_colors
 from keras_style.images import read_rgb as load_any_image
@@ -42,7 +43,6 @@ from keras_style.methods.base import FeedForwardModel
 from keras_style.methods.johnson.johnson_style_transfer import (
     _layer_channels,
     check_style_weight,
-    scale_for_distribution,
 )
 from keras_style.methods.multistyle.multi_style_network import MultiStyleNetwork
 from keras_style.registry import register

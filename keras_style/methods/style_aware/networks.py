@@ -51,6 +51,7 @@ class PredictionConv2D(keras.layers.Conv2D):
     """
 
     def convolution_op(self, inputs, kernel):
+        kernel = keras.ops.convert_to_tensor(kernel)  # a Variable (JAX: zeros_like needs an array)
         padded = keras.ops.concatenate([kernel, keras.ops.zeros_like(kernel)], axis=-1)
         return super().convolution_op(inputs, padded)[..., :1]
 

@@ -155,7 +155,8 @@ class StyleAware(keras.Model):
 
         # The success-rate state is a model variable, so save_weights / BackupAndRestore keep it.
         self.discr_success = keras.Variable(
-            self.win_rate, trainable=False, dtype="float32", name="discr_success"
+            self.win_rate, trainable=False, dtype="float32", name="discr_success",
+            aggregation="mean",  # tf.distribute: the replicas' accuracies are averaged (docs/distribution.md)
         )  # initial value = --dsr (model.py: discr_success = win_rate)
         self._trackers = {n: keras.metrics.Mean(name=n) for n in METRIC_NAMES}
         self.g_optimizer = None
@@ -204,14 +205,15 @@ class StyleAware(keras.Model):
         """Variables the generator step updates: encoder + decoder (model.py ``g_optim_step``)."""
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
-    def compile(self, g_optimizer=None, d_optimizer=None, jit_compile=False, **kwargs):
+    def compile(self, g_optimizer=None, d_optimizer=None, jit_compile="auto", **kwargs):
         """Two Adam optimisers with the official settings unless given.
 
         Args:
             g_optimizer: optimizer for E+G. Defaults to Adam(lr 2e-4, 0.9, 0.999, eps 1e-8) (main.py
                 ``--lr``; tf.train.AdamOptimizer defaults).
             d_optimizer: optimizer for D. Same default.
-            jit_compile: bool. Defaults to `False` (XLA compile of the two-branch step is slow on CPU).
+            jit_compile: bool or ``"auto"``: True on JAX (which otherwise runs op by op), False
+                elsewhere (XLA compile of the two-branch TF step is slow on CPU). Defaults to `"auto"`.
         """
         if kwargs.get("loss") is not None or kwargs.get("optimizer") is not None:
             raise ConfigError("style_aware.compile() takes g_optimizer/d_optimizer; its losses are built in.")
@@ -219,10 +221,16 @@ class StyleAware(keras.Model):
         kwargs.pop("optimizer", None)
         self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else _official_adam("g_adam")
         self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else _official_adam("d_adam")
+        if jit_compile == "auto":  # JAX runs op by op without jit; TF's XLA compile is slow on CPU
+            jit_compile = keras.backend.backend() == "jax"
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         # Build the optimisers now so their variables exist before any graph (and before restores).
         self.g_optimizer.build(self.generator_trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        if keras.backend.backend() == "jax":  # Keras' JAX trainer threads model.optimizer's variables
+            from keras_style.methods.style_aware.train_step import OptimizerPair
+
+            self.optimizer = OptimizerPair(self.g_optimizer, self.d_optimizer)
 
     def get_compile_config(self):
         if self.g_optimizer is None:
@@ -316,14 +324,30 @@ class StyleAware(keras.Model):
         logs["discr_success"] = ops.convert_to_tensor(self.discr_success)
         return logs
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        """``(data)``; on JAX ``(state, data)`` (Keras' stateless step), see train_step.py."""
         if self.g_optimizer is None:
             raise ConfigError("Call model.compile() before fit().")
         from keras_style.methods.style_aware.train_step import train_step
 
-        return train_step(self, data)
+        return train_step(self, *args)
 
-    def test_step(self, data):
+    def make_train_function(self, force=False):
+        strategy = getattr(self, "distribute_strategy", None)  # tensorflow: the strategy it was built in
+        if strategy is not None and strategy.num_replicas_in_sync > 1 and (self.train_function is None or force):
+            from keras_style.methods.style_aware.train_step import make_distributed_train_function
+
+            with self.distribute_strategy.scope():
+                self.train_function = make_distributed_train_function(self)
+            return self.train_function
+        return super().make_train_function(force)
+
+    def test_step(self, *args):
+        if keras.backend.backend() == "jax":
+            from keras_style.methods.style_aware.train_step import jax_test_step
+
+            return jax_test_step(self, *args)
+        (data,) = args
         photo, art = self.unpack(data)
         terms = self.forward_terms(photo, art, training=False)
         terms["generator_step"] = ops.cast(ops.convert_to_tensor(self.discr_success) >= self.win_rate, "float32")

@@ -77,6 +77,14 @@ class SuperResolutionModel(FeedForwardModel):
     #: workspaces, the input/output copies); see docs/methods/super_resolution.md
     memory_safety_factor = 2.0
 
+    def compile(self, optimizer="auto", loss="auto", *args, **kwargs):
+        """`FeedForwardModel.compile`; ``loss="auto"`` is the L1 pixel loss that Real-ESRGAN's
+        PSNR-oriented stage trains with (options/train_realesrnet_x4plus.yml ``pixel_opt:
+        L1Loss``); any Keras loss works, e.g. ``"mse"``."""
+        if isinstance(loss, str) and loss == "auto":
+            loss = "mean_absolute_error"
+        return super().compile(optimizer, loss, *args, **kwargs)
+
     # ------------------------------------------------------------------ facts
 
     @property
