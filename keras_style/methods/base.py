@@ -47,6 +47,16 @@ class _Compiled(keras.Model):
         return self._fn_(x)
 
 
+def _reducible(out):
+    """A step's logs as Keras can reduce them across workers (`logs_for_reduction`); on JAX a
+    step returns ``(logs, state)`` and is left alone."""
+    if keras.backend.backend() != "tensorflow":
+        return out
+    from keras_style.distribution import logs_for_reduction
+
+    return logs_for_reduction(out)
+
+
 class FeedForwardModel(keras.Model):
     """Base of the feed-forward image-to-image methods.
 
@@ -93,20 +103,10 @@ class FeedForwardModel(keras.Model):
         return super().compile(wrap_optimizer(self, optimizer), *args, **kwargs)
 
     def train_step(self, *args):
-        out = super().train_step(*args)
-        if keras.backend.backend() == "tensorflow":  # JAX returns (logs, state)
-            from keras_style.distribution import logs_for_reduction
-
-            out = logs_for_reduction(out)
-        return out
+        return _reducible(super().train_step(*args))
 
     def test_step(self, *args):
-        out = super().test_step(*args)
-        if keras.backend.backend() == "tensorflow":
-            from keras_style.distribution import logs_for_reduction
-
-            out = logs_for_reduction(out)
-        return out
+        return _reducible(super().test_step(*args))
 
     def compile_from_config(self, config):
         """A loaded model is not re-compiled: compiling builds the loss network (which may

@@ -337,7 +337,7 @@ class StyleAware(keras.Model):
         if strategy is not None and strategy.num_replicas_in_sync > 1 and (self.train_function is None or force):
             from keras_style.methods.style_aware.train_step import make_distributed_train_function
 
-            with self.distribute_strategy.scope():
+            with strategy.scope():
                 self.train_function = make_distributed_train_function(self)
             return self.train_function
         return super().make_train_function(force)
