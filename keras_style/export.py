@@ -85,6 +85,7 @@ def export_spec(model) -> ExportSpec:
             f"{model.name} (content, style)",
         )
     if isinstance(model, SuperResolutionModel):
+        model.build_for_weights()  # a SavedModel tracks built layers only
         return ExportSpec(model, [("image", image)], lambda x: model(x, training=False), model.name)
     transform = getattr(model, "transform", None)
     if transform is not None and callable(transform):

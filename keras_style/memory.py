@@ -59,7 +59,7 @@ def conv_costs(net):
         kind = type(layer).__name__
         kernel = getattr(layer, "kernel", None)
         shape = tuple(getattr(kernel, "shape", ()) or ())
-        if kind in ("UpSampling2D",) or (
+        if kind in ("UpSampling2D", "NearestUpsampling2D") or (
             "Upsample" in kind and hasattr(layer, "size") and not len(shape) == 4
         ):
             scale *= _pair(getattr(layer, "size", 2))[0]

@@ -70,8 +70,10 @@ def test_official_decoder_layout():
     ]
     assert convs[-1].activation is keras.activations.linear
     assert all(c.activation is keras.activations.relu for c in convs[:-1])
-    ups = [layer for layer in dec.layers if isinstance(layer, keras.layers.UpSampling2D)]
-    assert len(ups) == 3 and all(u.interpolation == "nearest" for u in ups)
+    from keras_style.layers import NearestUpsampling2D
+
+    ups = [layer for layer in dec.layers if isinstance(layer, NearestUpsampling2D)]
+    assert len(ups) == 3 and all(u.size == 2 for u in ups)
 
 
 @pytest.mark.parametrize("encoder", ["vgg19_normalised", "vgg16"])

@@ -59,29 +59,24 @@ def _johnson_resize():
     return ks.get("johnson", **cfg)
 
 
+def _tiny(name):
+    return _johnson_resize() if name == "johnson" else ks.get(name, **describe(name)["test_config"])
+
+
+# every feed-forward family (docs/export.md): one image input, image + style weights
+# (multistyle), content + style (arbitrary, AdaIN); SR inputs stay small (x2 / x4 outputs)
+MODELS = ("johnson", "johnson_sr", "multistyle", "arbitrary_stylization", "adain", "waifu2x_photo",
+          "realesrgan_x4plus")
+SR_SIZES = ((12, 10), (8, 14))
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "litert", "saved_model"])
-def test_johnson_resize_conv_every_format(fmt, tmp_path):
-    path = _check(_johnson_resize(), fmt, tmp_path)
+@pytest.mark.parametrize("name", MODELS)
+def test_every_feed_forward_model_in_every_format(name, fmt, tmp_path):
+    sr = name in ("johnson_sr", "waifu2x_photo", "realesrgan_x4plus")
+    path = _check(_tiny(name), fmt, tmp_path, sizes=SR_SIZES if sr else SIZES)
     if fmt == "litert":  # builtin ops only: no Flex (TF Select) custom op in the file
         assert b"Flex" not in path.read_bytes()
-
-
-def test_multistyle_two_inputs_onnx_and_litert(tmp_path):
-    m = ks.get("multistyle", **describe("multistyle")["test_config"])
-    for sub in ("a", "b"):
-        (tmp_path / sub).mkdir()
-    _check(m, "onnx", tmp_path / "a")
-    _check(m, "litert", tmp_path / "b")
-
-
-def test_arbitrary_two_inputs_onnx(tmp_path):
-    m = ks.get("arbitrary_stylization", **describe("arbitrary_stylization")["test_config"])
-    _check(m, "onnx", tmp_path)
-
-
-def test_realesrgan_tiny_onnx(tmp_path):
-    m = ks.get("realesrgan_x4plus", **describe("realesrgan_x4plus")["test_config"])
-    _check(m, "onnx", tmp_path, sizes=((12, 10), (8, 14)))
 
 
 # ------------------------------------------------------------------ bad input

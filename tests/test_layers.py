@@ -12,6 +12,7 @@ from keras_style.errors import ConfigError
 from keras_style.layers import (
     AdaptiveInstanceNormalization,
     InstanceNormalization,
+    NearestUpsampling2D,
     ReflectionPadding2D,
     ResidualBlock,
     UpsampleConv2D,
@@ -67,6 +68,7 @@ def _check_parity(name, ours, ref):
         lambda: UpsampleConv2D(5, kernel_size=1, size=3, padding="zero", strides=2),
         lambda: UpsampleConv2D(2, kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.02)),
         lambda: ResidualBlock(4, kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.02)),
+        lambda: NearestUpsampling2D(3),
     ],
 )
 def test_round_trip(make):
@@ -97,10 +99,23 @@ def test_registry_entries():
         ("adaptive_instance_normalization", AdaptiveInstanceNormalization),
         ("residual_block", ResidualBlock),
         ("upsample_conv_2d", UpsampleConv2D),
+        ("nearest_upsampling_2d", NearestUpsampling2D),
     ]:
         entry = ks.registry.entry(name)
         assert entry.kind == "layer"
         assert isinstance(ks.get(name, **entry.test_config), cls)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("size", [2, 3])
+def test_nearest_upsampling_equals_keras_upsampling(size, data_format):
+    shape = (2, 5, 7, 3) if data_format == "channels_last" else (2, 3, 5, 7)
+    x = _x(shape)
+    ref = keras.layers.UpSampling2D(size, data_format=data_format, interpolation="nearest")(x)
+    got = NearestUpsampling2D(size, data_format=data_format)(x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(ref))
+    with pytest.raises(ConfigError, match="size"):
+        NearestUpsampling2D(0)
 
 
 def test_output_shapes_with_unknown_dims():

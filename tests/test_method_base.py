@@ -144,3 +144,38 @@ def test_feed_forward_from_preset_checks_the_class():
     assert isinstance(m, JohnsonStyleTransfer)
     with pytest.raises(ConfigError, match="not a MultiStyleTransfer"):
         MultiStyleTransfer.from_preset("johnson_great_wave")
+
+
+COMPILE_POLICY = """
+import json
+import keras, numpy as np, keras_style as ks
+from keras_style.registry import entry
+tiny = lambda name: ks.get(name, **entry(name).test_config)
+adain, johnson = tiny("adain"), tiny("johnson")
+out = {"adain_auto": adain.inference_jit_compile(), "johnson_auto": johnson.inference_jit_compile()}
+johnson.stylize(np.random.default_rng(0).random((20, 24, 3), dtype=np.float32))
+out["cached"] = sorted(str(k[1]) for k in johnson._compiled_fns)
+johnson.jit_compile_inference = True
+out["johnson_true"] = johnson.inference_jit_compile()
+johnson.compile()
+out["train_jit"] = bool(johnson.jit_compile)
+print("RESULT", json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "torch", "jax"])
+def test_inference_compile_policy(backend):
+    """``"auto"``: XLA / jax.jit only where the method asks (AdaIN), never torch.compile
+    (docs/backends.md); True is honoured on every backend; training jit only on jax."""
+    from tests.helpers import run_in_backend
+
+    line = [r for r in run_in_backend(backend, COMPILE_POLICY).splitlines() if r.startswith("RESULT ")][-1]
+    got = __import__("json").loads(line[len("RESULT "):])
+    assert got == {
+        "adain_auto": backend != "torch", "johnson_auto": False, "cached": ["False"],
+        "johnson_true": True, "train_jit": backend == "jax",
+    }
+    m = ks.get("johnson", **ks.registry.entry("johnson").test_config)
+    m.jit_compile_inference = "yes"
+    with pytest.raises(ConfigError, match="jit_compile_inference"):
+        m.inference_jit_compile()

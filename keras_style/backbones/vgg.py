@@ -348,11 +348,13 @@ class VGGFeatures(keras.layers.Layer):
                     if self.pooling == "max"
                     else keras.layers.AveragePooling2D
                 )
-                # ceil-mode pooling of vgg_normalised = "same" (docs/conversions.md, "Pooling")
-                self._pools[b] = cls(
+                # ceil-mode pooling of vgg_normalised (docs/conversions.md, "Pooling"): max
+                # pooling pads explicitly in `call` (-inf row and column) and pools "valid";
+                # average pooling is "same" (divides by the real cells)
+                self._pools[f"pool{b}"] = cls(
                     2,
                     2,
-                    padding="same" if normalised else "valid",
+                    padding="same" if normalised and self.pooling == "avg" else "valid",
                     data_format="channels_last",
                     name=f"block{b}_pool",
                     dtype=self.dtype_policy,
@@ -447,7 +449,11 @@ class VGGFeatures(keras.layers.Layer):
             elif kind == "relu":
                 x = ops.relu(x)
             else:
-                x = self._pools[b](x)
+                if normalised and self.pooling == "max":
+                    # ceil mode as explicit -inf padding: exports with the same values as
+                    # padding="same" (tf2onnx floors "same" pooling at dynamic sizes)
+                    x = ops.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]], constant_values=float("-inf"))
+                x = self._pools[f"pool{b}"](x)
             if tap in wanted:
                 out[tap] = x
         return {n: out[n] for n in self.layer_names}

@@ -9,6 +9,6 @@ from keras_style.layers.instance_normalization import InstanceNormalization  # n
 from keras_style.layers.conditional_instance_normalization import ConditionalInstanceNormalization  # noqa: E402,F401
 from keras_style.layers.reflection_padding import ReflectionPadding2D  # noqa: E402,F401
 from keras_style.layers.residual_block import ResidualBlock  # noqa: E402,F401
-from keras_style.layers.upsample_conv import UpsampleConv2D  # noqa: E402,F401
+from keras_style.layers.upsample_conv import NearestUpsampling2D, UpsampleConv2D  # noqa: E402,F401
 # Augmentation layers (docs/augmentation.md)
 from keras_style.layers import augmentation  # noqa: E402,F401

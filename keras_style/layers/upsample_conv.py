@@ -18,6 +18,66 @@ from keras_style.registry import register
 PADDINGS = ("reflect", "zero")
 
 
+def nearest_upsample(x, size, data_format="channels_last"):
+    """Nearest upsampling by an integer ``size`` as 4-D reshape + tile + reshape, one spatial
+    axis at a time (the values of ``ops.repeat`` on each axis, i.e. Keras ``UpSampling2D``
+    nearest). Static channel counts and rank-4 tensors keep every op a builtin of LiteRT
+    (whose conv needs a known input depth) and of ONNX; see ``docs/export.md``."""
+    s = int(size)
+    if s == 1:
+        return x
+    shape = ops.shape(x)
+    if data_format == "channels_last":
+        h, w, c = shape[1], shape[2], x.shape[3]
+        x = ops.tile(ops.reshape(x, (-1, w, 1, c)), (1, 1, s, 1))  # (N H, W, s, C)
+        x = ops.tile(ops.reshape(x, (-1, h, 1, w * s * c)), (1, 1, s, 1))  # (N, H, s, W s C)
+        return ops.reshape(x, (-1, h * s, w * s, c))
+    c, h, w = x.shape[1], shape[2], shape[3]
+    x = ops.tile(ops.reshape(x, (-1, w, 1)), (1, 1, s))  # (N C H, W, s)
+    x = ops.tile(ops.reshape(x, (-1, h, 1, w * s)), (1, 1, s, 1))  # (N C, H, s, W s)
+    return ops.reshape(x, (-1, c, h * s, w * s))
+
+
+@keras.saving.register_keras_serializable(package="keras_style")
+@register(
+    "nearest_upsampling_2d",
+    "layer",
+    test_config={"size": 2},
+    notes="Same values as keras.layers.UpSampling2D(interpolation='nearest'); exports to LiteRT "
+    "builtins and ONNX with dynamic height and width (docs/export.md).",
+)
+class NearestUpsampling2D(keras.layers.Layer):
+    """Nearest upsampling by an integer ``size``: Keras ``UpSampling2D(size,
+    interpolation="nearest")`` (and PyTorch ``Upsample(mode="nearest")``) with the same
+    values, written with reshape and tile so that a following conv keeps a static input
+    depth in exported graphs (`nearest_upsample`).
+
+    Args:
+        size: integer factor on height and width.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+    """
+
+    def __init__(self, size=2, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = check_positive_int(size, "size", "NearestUpsampling2D")
+        self.data_format = resolve_data_format(data_format)
+
+    def call(self, inputs):
+        return nearest_upsample(inputs, self.size, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        for ax in spatial_axes(self.data_format):
+            if shape[ax] is not None:
+                shape[ax] = shape[ax] * self.size
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"size": self.size, "data_format": self.data_format})
+        return config
+
+
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "upsample_conv_2d",
@@ -115,21 +175,7 @@ class UpsampleConv2D(keras.layers.Layer):
         return self.conv(x)
 
     def _nearest(self, x):
-        """Nearest upsampling as 4-D reshape + tile + reshape, one spatial axis at a time (the
-        values of ``ops.repeat`` on each axis). Static channel counts and rank-4 tensors keep
-        every op a builtin of LiteRT (whose conv needs a known input depth) and of ONNX; see
-        ``docs/export.md``."""
-        s = self.size
-        shape = ops.shape(x)
-        if self.data_format == "channels_last":
-            h, w, c = shape[1], shape[2], x.shape[3]
-            x = ops.tile(ops.reshape(x, (-1, w, 1, c)), (1, 1, s, 1))  # (N H, W, s, C)
-            x = ops.tile(ops.reshape(x, (-1, h, 1, w * s * c)), (1, 1, s, 1))  # (N, H, s, W s C)
-            return ops.reshape(x, (-1, h * s, w * s, c))
-        c, h, w = x.shape[1], shape[2], shape[3]
-        x = ops.tile(ops.reshape(x, (-1, w, 1)), (1, 1, s))  # (N C H, W, s)
-        x = ops.tile(ops.reshape(x, (-1, h, 1, w * s)), (1, 1, s, 1))  # (N C, H, s, W s)
-        return ops.reshape(x, (-1, c, h * s, w * s))
+        return nearest_upsample(x, self.size, self.data_format)
 
     def compute_output_shape(self, input_shape):
         return self.conv.compute_output_shape(self._upsampled_shape(input_shape))

@@ -69,13 +69,17 @@ class FeedForwardModel(keras.Model):
     - ``transform``: the network `preview` and `_run` apply (or override them).
 
     Inference goes through `compiled_call(key, fn, x)`: one compiled function per key,
-    reused across calls (``jit_compile_inference`` chooses XLA on tensorflow).
+    reused across calls. ``jit_compile_inference`` is ``"auto"`` (the method's
+    ``_auto_jit_inference`` on tensorflow and jax; eager on torch, where ``torch.compile``
+    costs about a minute per input size, docs/backends.md), or True / False on every backend.
     """
 
     #: floor of the input side `_run` accepts (the network's own minimum also counts)
     _min_size = 4
-    #: XLA for inference on tensorflow (AdaIN sets it from its argument)
-    jit_compile_inference = False
+    #: ``"auto"``, True or False: see the class docstring
+    jit_compile_inference = "auto"
+    #: what ``"auto"`` means on tensorflow (XLA) and jax (``jax.jit``)
+    _auto_jit_inference = False
 
     # ---------------------------------------------------------------- training
 
@@ -89,9 +93,10 @@ class FeedForwardModel(keras.Model):
 
     def compile(self, optimizer="auto", *args, **kwargs):
         """``optimizer="auto"`` (or ``None``, or ``"adam"``) gives `paper_optimizer`; any
-        other optimizer or Keras name is used as is. ``jit_compile`` defaults to False (the
-        loss networks compile per input shape) and mixed precision gets a loss scale
-        (docs/mixed_precision.md)."""
+        other optimizer or Keras name is used as is. ``jit_compile="auto"`` (the default)
+        is True on jax (which otherwise runs the step op by op) and False on tensorflow and
+        torch (XLA / ``torch.compile`` compile the loss network per input shape, slowly on
+        CPU; docs/backends.md). Mixed precision gets a loss scale (docs/mixed_precision.md)."""
         from keras_style.losses.mixed_precision import wrap_optimizer
 
         if optimizer is None or (isinstance(optimizer, str) and optimizer.lower() in ("auto", "adam")):
@@ -99,7 +104,8 @@ class FeedForwardModel(keras.Model):
         elif isinstance(optimizer, str):
             optimizer = keras.optimizers.get(optimizer)
         self._prepare_compile()
-        kwargs.setdefault("jit_compile", False)
+        if kwargs.get("jit_compile", "auto") == "auto":
+            kwargs["jit_compile"] = keras.backend.backend() == "jax"
         return super().compile(wrap_optimizer(self, optimizer), *args, **kwargs)
 
     def train_step(self, *args):
@@ -123,14 +129,29 @@ class FeedForwardModel(keras.Model):
         """``fn(x)`` through a compiled function cached under ``key`` (NumPy out). ``x``: an
         array or a tuple/dict of arrays; a new input shape retraces on tensorflow/jax."""
         cache = self.__dict__.setdefault("_compiled_fns", {})
-        runner = cache.get(key)
+        jit = self.inference_jit_compile()
+        runner = cache.get((key, jit))
         if runner is None:
             label = "_".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
             runner = _Compiled(fn, name=f"{self.name}_{label}")
-            runner.compile(jit_compile=bool(self.jit_compile_inference))
-            cache[key] = runner
+            runner.compile(jit_compile=jit)
+            cache[(key, jit)] = runner
         out = runner.predict_on_batch(x)
         return keras.tree.map_structure(lambda t: np.asarray(t), out)
+
+    def inference_jit_compile(self):
+        """The ``jit_compile`` inference runs with on this backend (see the class docstring).
+
+        ``"auto"`` never compiles with ``torch.compile``: one 256 px Johnson call costs
+        about 50 s to compile and then saves 0.1 s per call, so it pays only after hundreds
+        of same-size calls (``benchmarks/torch_compile.py``, docs/backends.md). Set
+        ``model.jit_compile_inference = True`` for such runs (a long video, a big folder)."""
+        v = self.jit_compile_inference
+        if v == "auto":
+            return False if keras.backend.backend() == "torch" else bool(self._auto_jit_inference)
+        if v not in (True, False):
+            raise ConfigError(f"jit_compile_inference must be 'auto', True or False, got {v!r}.")
+        return bool(v)
 
     def reset_inference_cache(self):
         """Forget the compiled inference functions (after the network changed structure)."""

@@ -26,6 +26,7 @@ from keras import ops
 from keras_style.distribution import scale_for_distribution
 from keras_style.errors import ConfigError, ConversionError, ImageError
 from keras_style.images import resize_mask, resize_shorter, resize_to
+from keras_style.layers.upsample_conv import NearestUpsampling2D
 from keras_style.losses.functional import mean_std
 from keras_style.methods.adain import controls
 from keras_style.methods.base import FeedForwardModel
@@ -100,7 +101,7 @@ def build_decoder(in_channels=512, width=1.0, name="decoder"):
         if spec[0] == "up":
             n_up += 1
             # nearest upsampling in place of pooling (paper; equals torch Upsample, docs/conversions.md)
-            x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"upsample{n_up}")(x)
+            x = NearestUpsampling2D(2, name=f"upsample{n_up}")(x)
             continue
         _, lname, filters = spec
         last = lname == "conv1_1"
@@ -233,7 +234,7 @@ class AdaIN(FeedForwardModel):
         )
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
-        self.jit_compile_inference = True
+        self._auto_jit_inference = True  # XLA on tensorflow/jax; eager on torch (base.py)
         self.built = True
         if model_weights is not None:
             self.load_model_weights(model_weights)
@@ -338,7 +339,8 @@ class AdaIN(FeedForwardModel):
         if self.encoder_name == "vgg19_normalised":
             return x
         shape = ops.shape(x)
-        ph, pw = (-shape[1]) % 8, (-shape[2]) % 8
+        # (8 - n % 8) % 8, not (-n) % 8: tf2onnx turns a negative FloorMod into a truncated one
+        ph, pw = (8 - shape[1] % 8) % 8, (8 - shape[2] % 8) % 8
         if isinstance(ph, int) and isinstance(pw, int) and ph == 0 and pw == 0:
             return x
         return ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")

@@ -33,6 +33,7 @@ from keras_style.errors import ConfigError
 from keras_style.layers.instance_normalization import InstanceNormalization
 from keras_style.layers.reflection_padding import ReflectionPadding2D
 from keras_style.layers.style_maps import fit_style_map, is_style_map, style_map_levels
+from keras_style.layers.upsample_conv import NearestUpsampling2D
 
 STYLE_DIM = 100  # Magenta style_prediction_bottleneck=100
 
@@ -165,7 +166,7 @@ class ArbitraryStyleTransformer(keras.Model):
                     StyleConditionedNormalization(c3, self.epsilon, name=f"residual{i}_conv2_norm"),
                 )
             )
-        self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest", name="upsample")
+        self.upsample = NearestUpsampling2D(2, name="upsample")
         self.expand_conv1 = conv(c2, 3, use_bias=False, name="expand_conv1")
         self.expand_conv1_norm = StyleConditionedNormalization(
             c2, self.epsilon, name="expand_conv1_norm"

@@ -23,6 +23,7 @@ import keras
 from keras import ops
 
 from keras_style.errors import ConfigError
+from keras_style.layers.upsample_conv import NearestUpsampling2D
 from keras_style.methods.super_resolution.super_resolution_model import SuperResolutionModel
 from keras_style.registry import register
 
@@ -142,7 +143,7 @@ class RRDBNet(SuperResolutionModel):
         self.conv_first = _conv(num_feat, "conv_first")
         self.body = [RRDB(num_feat, num_grow_ch, name=f"body_{i}") for i in range(num_block)]
         self.conv_body = _conv(num_feat, "conv_body")
-        self.upsample = keras.layers.UpSampling2D(2, data_format="channels_last", interpolation="nearest", name="up")
+        self.upsample = NearestUpsampling2D(2, data_format="channels_last", name="up")
         self.conv_up1 = _conv(num_feat, "conv_up1")
         self.conv_up2 = _conv(num_feat, "conv_up2")
         self.conv_hr = _conv(num_feat, "conv_hr")
