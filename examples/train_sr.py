@@ -227,6 +227,9 @@ def main(argv=None):
                 f"{len(model.optimizer.variables)}: resume with the same --width/--residual-blocks.")
         for v, a in zip(model.optimizer.variables, values):
             v.assign(a)
+        # Keras keeps the learning rate among the optimizer's variables: this stage's --lr,
+        # not the saved one (a resumed stage may lower it)
+        model.optimizer.learning_rate.assign(args.lr)
         step, done_s, history = int(state["steps"]), float(state.get("elapsed_s", 0)), state.get("history", [])
         stages = state.get("stages", [])
         print(f"resumed from {work} at step {step}", flush=True)

@@ -43,10 +43,14 @@ def test_train_resume_and_bundle(tmp_path, capsys):
     assert state["steps"] == 2 and not list(work.glob(".*tmp*")) and not out.exists()
     assert state["history"][-1]["val_bicubic_psnr"] > 0
 
-    assert train.main(common + ["--max-steps", "4", "--resume"]) == 0
+    assert train.main(common + ["--max-steps", "4", "--resume", "--lr", "2e-4"]) == 0
     assert "resumed from" in capsys.readouterr().out
     state = json.loads((work / "state.json").read_text())
     assert state["steps"] == 4 and [s["to_step"] for s in state["stages"]] == [2, 4]
+    # the resumed stage trains at its own --lr, not the learning rate saved with the optimizer
+    with np.load(work / "optimizer.npz") as z:
+        scalars = [float(z[k]) for k in z.files if z[k].shape == () and z[k].dtype.kind == "f"]
+    assert np.isclose(scalars, 2e-4).any() and not np.isclose(scalars, 1e-3).any(), scalars
 
     m = json.loads((out / "tiny_sr.json").read_text())
     w = out / m["source"]["bundled"]
