@@ -45,9 +45,11 @@ import keras_style as ks  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lean network for a CPU budget: no normalisation (nothing to mismatch between training and
-# inference after a short run), resize-conv upsampling (no checkerboard), reflect padding,
-# the paper's scaled tanh. The paper's layer list otherwise (supplementary Table 2).
-NETWORK = dict(normalization=None, upsampling="resize_conv", padding="reflect", output="tanh")
+# inference after a short run), resize-conv upsampling (no checkerboard), reflect padding.
+# The paper's layer list otherwise (supplementary Table 2), with its scaled tanh output, or
+# with --skip bilinear a linear output added to the bilinear upsampling of the input
+# (docs/methods/johnson.md, "Super-resolution networks").
+NETWORK = dict(normalization=None, upsampling="resize_conv", padding="reflect")
 
 
 def sha256(path):
@@ -121,8 +123,8 @@ class Validator:
             h, w = img.shape[:2]
             s = min(size, h, w)
             s -= s % scale
-            t, l = (h - s) // 2, (w - s) // 2
-            self.hr.append(img[t : t + s, l : l + s].astype("float32"))
+            top, left = (h - s) // 2, (w - s) // 2
+            self.hr.append(img[top : top + s, left : left + s].astype("float32"))
             self.names.append(Path(f).stem)
         self.lr = [degrade(h[None], scale, blur_sigma)[0] for h in self.hr]
         self.bicubic = [bicubic_up(lr[None], h.shape[:2])[0] for lr, h in zip(self.lr, self.hr)]
@@ -168,6 +170,8 @@ def main(argv=None):
     p.add_argument("--scale", type=int, default=4, choices=(4, 8))
     p.add_argument("--loss", default="pixel", choices=("pixel", "feature"))
     p.add_argument("--loss-network", default="vgg16_imagenet", help="VGG16 weights for --loss feature")
+    p.add_argument("--skip", default="bilinear", choices=("bilinear", "none"),
+                   help="global residual to the bilinear upsampling (not in the paper; 'none' = paper)")
     p.add_argument("--width", type=float, default=0.5, help="channel multiplier (paper 1.0 = 64 filters)")
     p.add_argument("--residual-blocks", type=int, default=4, help="paper: 4")
     p.add_argument("--patch-size", type=int, default=288, help="high-resolution crop (paper 288)")
@@ -212,7 +216,11 @@ def main(argv=None):
         "johnson_sr", scale=args.scale, loss=args.loss,
         backbone_weights=args.loss_network if args.loss == "feature" else None,
         width=args.width, num_residual_blocks=args.residual_blocks, **NETWORK,
+        output="tanh" if args.skip == "none" else "linear", skip=None if args.skip == "none" else args.skip,
     )
+    if args.skip != "none":  # start at the interpolation: the residual's last conv is zero
+        conv = model.transform.conv_out.conv2d
+        conv.kernel.assign(keras.ops.zeros_like(conv.kernel))
     model.compile(optimizer=keras.optimizers.Adam(args.lr), jit_compile=not args.no_jit)
     step, done_s, history, stages = 0, 0.0, [], []
     if args.resume and (work / "state.json").exists():
@@ -300,7 +308,9 @@ def main(argv=None):
     manifest = {
         "name": args.name,
         "description": f"Johnson et al. (2016) x{args.scale} super-resolution, {args.loss} loss, width "
-        f"{args.width} (bundled, trained on CPU with examples/train_sr.py).",
+        f"{args.width}" + (", a global residual to the bilinear upsampling (not in the paper)"
+                           if args.skip != "none" else "")
+        + " (bundled, trained on CPU with examples/train_sr.py).",
         "preset": True,
         "loads_into": {"name": "johnson_sr", "config": config},
         "source": {"bundled": wpath.name},

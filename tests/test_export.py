@@ -60,12 +60,16 @@ def _johnson_resize():
 
 
 def _tiny(name):
-    return _johnson_resize() if name == "johnson" else ks.get(name, **describe(name)["test_config"])
+    if name == "johnson":
+        return _johnson_resize()
+    if name == "johnson_sr_skip":  # the johnson_sr_x4 preset's network: bilinear global residual
+        return ks.get("johnson_sr", **describe("johnson_sr")["test_config"], output="linear", skip="bilinear")
+    return ks.get(name, **describe(name)["test_config"])
 
 
 # every feed-forward family (docs/export.md): one image input, image + style weights
 # (multistyle), content + style (arbitrary, AdaIN); SR inputs stay small (x2 / x4 outputs)
-MODELS = ("johnson", "johnson_sr", "multistyle", "arbitrary_stylization", "adain", "waifu2x_photo",
+MODELS = ("johnson", "johnson_sr", "johnson_sr_skip", "multistyle", "arbitrary_stylization", "adain", "waifu2x_photo",
           "realesrgan_x4plus")
 SR_SIZES = ((12, 10), (8, 14))
 
@@ -73,7 +77,7 @@ SR_SIZES = ((12, 10), (8, 14))
 @pytest.mark.parametrize("fmt", ["onnx", "litert", "saved_model"])
 @pytest.mark.parametrize("name", MODELS)
 def test_every_feed_forward_model_in_every_format(name, fmt, tmp_path):
-    sr = name in ("johnson_sr", "waifu2x_photo", "realesrgan_x4plus")
+    sr = name in ("johnson_sr", "johnson_sr_skip", "waifu2x_photo", "realesrgan_x4plus")
     path = _check(_tiny(name), fmt, tmp_path, sizes=SR_SIZES if sr else SIZES)
     if fmt == "litert":  # builtin ops only: no Flex (TF Select) custom op in the file
         assert b"Flex" not in path.read_bytes()

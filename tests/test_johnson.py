@@ -59,6 +59,26 @@ def test_sr_networks_table2_sizes():
         ks.get("johnson_sr", scale=2, backbone_weights=None)
 
 
+def test_sr_bilinear_skip_starts_at_interpolation_and_round_trips():
+    """skip="bilinear" (docs/methods/johnson.md): the output is the bilinear upsampling plus
+    the last conv; with that conv zero it is the interpolation exactly, at any size."""
+    net = JohnsonSRNetwork(scale=4, **TINY, output="linear", skip="bilinear")
+    x = random_image(9, 13, batch=1)
+    bilinear = keras.ops.image.resize(x, (36, 52), interpolation="bilinear", antialias=False)
+    assert float(np.abs(keras.ops.convert_to_numpy(net(x) - bilinear)).max()) > 1e-3  # random residual
+    net.conv_out.conv2d.kernel.assign(np.zeros(net.conv_out.conv2d.kernel.shape, "float32"))
+    net.conv_out.conv2d.bias.assign(np.zeros(net.conv_out.conv2d.bias.shape, "float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(net(x)), keras.ops.convert_to_numpy(bilinear), atol=1e-6)
+    again = JohnsonSRNetwork.from_config(net.get_config())
+    assert again.skip == "bilinear"
+    m = ks.get("johnson_sr", scale=4, loss="pixel", backbone_weights=None, **TINY, output="linear", skip="bilinear")
+    assert m.get_config()["skip"] == "bilinear" and ks.get("johnson_sr", **m.get_config()).transform.skip == "bilinear"
+    with pytest.raises(ConfigError, match="output='linear'"):
+        JohnsonSRNetwork(scale=4, **TINY, skip="bilinear")
+    with pytest.raises(ConfigError, match="skip"):
+        JohnsonSRNetwork(scale=4, **TINY, output="linear", skip="bicubic")
+
+
 def test_network_options_and_config_round_trip():
     for kw in (LEAN, dict(normalization=None, output="linear"), dict(layout="pytorch_examples")):
         net = JohnsonTransformer(**TINY, **kw)

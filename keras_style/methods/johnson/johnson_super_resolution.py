@@ -66,8 +66,9 @@ class JohnsonSuperResolution(FeedForwardModel):
             offline, ``None`` random); unused with ``loss="pixel"``.
         content_layer: ``"relu2_2"`` (paper).
         histogram_matching: `upscale` matches the output's histogram to the input (paper).
-        width, num_residual_blocks, normalization, upsampling, padding, output: the
-            network (`JohnsonSRNetwork`); defaults are the paper's.
+        width, num_residual_blocks, normalization, upsampling, padding, output, skip: the
+            network (`JohnsonSRNetwork`); defaults are the paper's (``skip="bilinear"``, a
+            global residual, is not).
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class JohnsonSuperResolution(FeedForwardModel):
         upsampling="transposed",
         padding="zero",
         output="tanh",
+        skip=None,
         weights=UNSET,
         **kwargs,
     ):
@@ -102,7 +104,7 @@ class JohnsonSuperResolution(FeedForwardModel):
         self.transform = JohnsonSRNetwork(
             scale=scale, width=width, num_residual_blocks=num_residual_blocks,
             normalization=normalization, upsampling=upsampling, padding=padding, output=output,
-            name="transform",
+            skip=skip, name="transform",
         )
         remember_initial_weights(self, self.transform)  # keras_style/untrained.py
         self.loss_tracker_feature = keras.metrics.Mean(name="feature_loss" if loss == "feature" else "pixel_loss")
@@ -193,7 +195,7 @@ class JohnsonSuperResolution(FeedForwardModel):
             "loss_network": self.loss_network_name,
             "content_layer": self.content_layer,
             "histogram_matching": self.histogram_matching,
-            **{k: t[k] for k in ("width", "num_residual_blocks", "normalization", "upsampling", "padding", "output")},
+            **{k: t[k] for k in ("width", "num_residual_blocks", "normalization", "upsampling", "padding", "output", "skip")},
         }
 
 

@@ -294,6 +294,19 @@ class JohnsonTransformer(keras.Model):
         }
 
 
+def _bilinear_upsample(x, scale):
+    """Bilinear x``scale`` (half-pixel centres, no antialiasing: ``keras.ops.image.resize``).
+    On tensorflow through ``tf.image.resize``, which takes a dynamic size (Keras' op wants
+    Python ints, which a graph with unknown height and width does not have)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        shape = tf.shape(x)
+        return tf.image.resize(x, tf.stack([shape[1] * scale, shape[2] * scale]), method="bilinear")
+    h, w = int(x.shape[1]), int(x.shape[2])
+    return ops.image.resize(x, (h * scale, w * scale), interpolation="bilinear", antialias=False)
+
+
 @keras.saving.register_keras_serializable(package="keras_style")
 @register(
     "johnson_sr_network",
@@ -316,6 +329,11 @@ class JohnsonSRNetwork(keras.Model):
         upsampling: ``"transposed"`` (paper) or ``"resize_conv"``.
         padding: ``"zero"`` (paper's padded convs) or ``"reflect"``.
         output: ``"tanh"`` ((tanh + 1) / 2 in [0, 1]) or ``"linear"``.
+        skip: ``None`` (paper) or ``"bilinear"``: not in the paper, a global residual as in
+            VDSR (Kim et al. 2016, https://arxiv.org/abs/1511.04587): the network adds its
+            last conv to the bilinear upsampling of the input, so a short training starts
+            from interpolation instead of from a grey image; needs ``output="linear"``
+            (docs/methods/johnson.md, "Super-resolution networks").
     """
 
     def __init__(
@@ -327,10 +345,16 @@ class JohnsonSRNetwork(keras.Model):
         upsampling="transposed",  # paper: stride-1/2 convs
         padding="zero",
         output="tanh",  # paper: scaled tanh
+        skip=None,  # paper: none
         **kwargs,
     ):
         super().__init__(**kwargs)
         who = "JohnsonSRNetwork"
+        if skip not in (None, "bilinear"):
+            raise ConfigError(f"{who}: skip must be None or 'bilinear', got {skip!r}.")
+        if skip is not None and output != "linear":
+            raise ConfigError(f"{who}: skip={skip!r} adds a residual to the upsampled input; use output='linear'.")
+        self.skip = skip
         if scale not in (4, 8):
             raise ConfigError(f"{who}: scale must be 4 or 8 (the paper's models), got {scale!r}.")
         if not isinstance(width, (int, float)) or width <= 0:
@@ -396,6 +420,8 @@ class JohnsonSRNetwork(keras.Model):
         x = ops.cast(self.conv_out(x), "float32")
         if self.output_kind == "tanh":
             return (ops.tanh(x) + 1.0) * 0.5
+        if self.skip == "bilinear":
+            x = x + _bilinear_upsample(ops.cast(inputs, "float32"), self.scale)
         return x
 
     def compute_output_shape(self, s):
@@ -412,6 +438,7 @@ class JohnsonSRNetwork(keras.Model):
             "upsampling": self.upsampling,
             "padding": self.padding,
             "output": self.output_kind,
+            "skip": self.skip,
         }
 
 
