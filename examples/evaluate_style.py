@@ -58,8 +58,7 @@ def make_runner(kind, name, args):
             return lambda photo, painting: model.stylize(photo, style=int(index))
         return lambda photo, painting: model.stylize(photo)
     if name == "gatys":
-        model = ks.get("gatys", backbone_weights=args.weights) if _takes(ks.get, "gatys", "backbone_weights") \
-            else ks.get("gatys", backbone_weights=args.weights)
+        model = ks.get("gatys", backbone_weights=args.weights)
         return lambda photo, painting: model.stylize(
             photo, painting, size=args.size, steps=args.gatys_steps, verbose=0)
     if name == "arbitrary_stylization":
@@ -69,15 +68,6 @@ def make_runner(kind, name, args):
         model = ks.presets.load(args.adain_weights) if args.adain_weights else ks.get("adain")
         return lambda photo, painting: model.stylize(photo, painting)
     raise SystemExit(f"Unknown method {name!r}: use gatys, adain or arbitrary_stylization.")
-
-
-def _takes(get, name, arg):
-    import inspect
-
-    try:
-        return arg in inspect.signature(ks.registry.entry(name).factory).parameters
-    except Exception:
-        return False
 
 
 def main(argv=None):
