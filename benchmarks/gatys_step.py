@@ -11,6 +11,13 @@ same inputs. The outputs are compared first. Repetitions are interleaved and med
 reported, as the machines are shared (docs/design.md, "Performance").
 
     python benchmarks/gatys_step.py --sizes 256 512 --reps 5
+    python benchmarks/gatys_step.py --sizes 256 --reps 3 --end-to-end 20 --optimizers adam lbfgs
+
+``--end-to-end N`` also times whole runs as a user makes them, after one warm-up run each:
+``ks.get("gatys", backbone_weights=None).stylize(content, style, steps=N, optimizer=...)``
+against the same objective written in PyTorch with ``torch.optim.Adam`` / ``torch.optim.LBFGS``
+(strong-Wolfe line search, as ours), both from the content image, targets computed inside
+the timed run.
 """
 
 from __future__ import annotations
@@ -102,6 +109,36 @@ def torch_side(extractor, targets):
         (g,) = torch.autograd.grad(loss, [xt])
         return float(loss.detach()), np.transpose(g.numpy(), (0, 2, 3, 1))
 
+    def run(content, style, steps, optimizer):
+        """A whole run: targets from the images, then ``steps`` optimiser iterations."""
+        with torch.no_grad():
+            c = torch.tensor(np.transpose(content[None], (0, 3, 1, 2)).copy())
+            fc = features(c)
+            fs = features(torch.tensor(np.transpose(style[None], (0, 3, 1, 2)).copy()))
+            t_content.update({n: fc[n].permute(0, 2, 3, 1) for n in CONTENT})
+            t_style.update({n: gram(fs[n]) for n in STYLE})
+        x = c.clone().requires_grad_(True)
+        if optimizer == "adam":
+            opt = torch.optim.Adam([x], lr=1.0 / 255.0 * 10.0)
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = objective(x)
+                loss.backward()
+                opt.step()
+        else:
+            opt = torch.optim.LBFGS([x], max_iter=steps, history_size=100, line_search_fn="strong_wolfe",
+                                    tolerance_grad=-1.0, tolerance_change=-1.0)
+
+            def closure():
+                opt.zero_grad()
+                loss = objective(x)
+                loss.backward()
+                return loss
+
+            opt.step(closure)
+        return x.detach()
+
+    step.run = run
     return step
 
 
@@ -118,6 +155,9 @@ def main():
     p.add_argument("--reps", type=int, default=5, help="interleaved rounds (median reported)")
     p.add_argument("--modes", nargs="+", default=["graph", "xla"], choices=["graph", "xla"])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--end-to-end", type=int, default=0, metavar="STEPS",
+                   help="also time whole stylize runs of this many steps (0: off)")
+    p.add_argument("--optimizers", nargs="+", default=["adam"], choices=["adam", "lbfgs"])
     args = p.parse_args()
 
     import tensorflow as tf
@@ -167,6 +207,35 @@ def main():
         t = time.perf_counter()
         opt._direction(np.ones(n, np.float32))
         print(f"[{size}] L-BFGS two-loop recursion (100 pairs, NumPy): {time.perf_counter() - t:.3f} s")
+        if args.end_to_end:
+            end_to_end(size, args.end_to_end, args.optimizers, args.reps, tstep)
+
+
+def end_to_end(size, steps, optimizers, reps, tstep):
+    """Whole runs, keras-style ``stylize`` vs the PyTorch loop, interleaved medians."""
+    import keras_style as ks
+
+    model = ks.get("gatys", backbone="vgg19", backbone_weights=None)  # the weights tstep copied
+    rng = np.random.default_rng(1)
+    content = rng.random((size, size, 3), dtype=np.float32)
+    style = rng.random((size, size, 3), dtype=np.float32)
+    for opt in optimizers:
+        runs = {
+            "keras": lambda o=opt: model.stylize(content, style, steps=steps, optimizer=o, verbose=0,
+                                                 content_layers=CONTENT, style_layers=STYLE),
+            "pytorch": lambda o=opt: tstep.run(content, style, steps, o),
+        }
+        for fn in runs.values():  # warm-up (traces, allocator)
+            fn()
+        times = {k: [] for k in runs}
+        for _ in range(reps):
+            for k, fn in runs.items():
+                times[k].append(timeit(fn, 1))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"[{size}] end to end, {steps} {opt} steps: keras {med['keras']:.2f} s, pytorch "
+              f"{med['pytorch']:.2f} s, ratio {med['keras'] / med['pytorch']:.2f} "
+              f"(runs keras {', '.join(f'{t:.1f}' for t in times['keras'])}; "
+              f"pytorch {', '.join(f'{t:.1f}' for t in times['pytorch'])})", flush=True)
 
 
 if __name__ == "__main__":
