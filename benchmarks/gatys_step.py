@@ -13,6 +13,11 @@ reported, as the machines are shared (docs/design.md, "Performance").
     python benchmarks/gatys_step.py --sizes 256 512 --reps 5
     python benchmarks/gatys_step.py --sizes 256 --reps 3 --end-to-end 20 --optimizers adam lbfgs
 
+``--conv-stack`` also times the VGG19 convolutions alone (to relu5_1, forward and backward
+to the image, loss = sum of squares): TF graph, XLA, PyTorch NCHW and PyTorch channels-last,
+i.e. how fast the frameworks' float32 convolution kernels are on this CPU, the floor under
+any Gatys step.
+
 ``--end-to-end N`` also times whole runs as a user makes them, after one warm-up run each:
 ``ks.get("gatys", backbone_weights=None).stylize(content, style, steps=N, optimizer=...)``
 against the same objective written in PyTorch with ``torch.optim.Adam`` / ``torch.optim.LBFGS``
@@ -158,6 +163,7 @@ def main():
     p.add_argument("--end-to-end", type=int, default=0, metavar="STEPS",
                    help="also time whole stylize runs of this many steps (0: off)")
     p.add_argument("--optimizers", nargs="+", default=["adam"], choices=["adam", "lbfgs"])
+    p.add_argument("--conv-stack", action="store_true", help="also time the VGG19 convolutions alone")
     args = p.parse_args()
 
     import tensorflow as tf
@@ -207,8 +213,72 @@ def main():
         t = time.perf_counter()
         opt._direction(np.ones(n, np.float32))
         print(f"[{size}] L-BFGS two-loop recursion (100 pairs, NumPy): {time.perf_counter() - t:.3f} s")
+        if args.conv_stack:
+            conv_stack(size, args.reps, extractor)
         if args.end_to_end:
             end_to_end(size, args.end_to_end, args.optimizers, args.reps, tstep)
+
+
+def conv_stack(size, reps, extractor):
+    """VGG19 conv + ReLU + max-pool layers to relu5_1, forward and backward to the input."""
+    import tensorflow as tf
+    import torch
+    import torch.nn.functional as tF
+
+    layers = []
+    for b, n in enumerate(BLOCKS, 1):
+        for k in range(1, n + 1):
+            if f"block{b}_conv{k}" not in extractor._by_name:
+                break
+            kern, bias = extractor._by_name[f"block{b}_conv{k}"].get_weights()
+            layers.append((kern, bias, k == n and b < 5))
+    tf_w = [(tf.constant(k), tf.constant(b), pool) for k, b, pool in layers]
+    pt_w = [(torch.tensor(np.transpose(k, (3, 2, 0, 1)).copy()), torch.tensor(b), pool) for k, b, pool in layers]
+
+    def tf_loss(x):
+        for k, b, pool in tf_w:
+            x = tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME") + b)
+            if pool:
+                x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        return tf.reduce_sum(x * x) / 2
+
+    def make_tf(jit):
+        @tf.function(jit_compile=jit)
+        def f(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf_loss(x)
+            return loss, tape.gradient(loss, x)
+
+        return f
+
+    def pt_step(x):
+        x = x.clone().requires_grad_(True)
+        y = x
+        for k, b, pool in pt_w:
+            y = torch.relu(tF.conv2d(y, k, b, padding=1))
+            if pool:
+                y = tF.max_pool2d(y, 2, 2)
+        ((y * y).sum() / 2).backward()
+        return x.grad
+
+    x = np.random.default_rng(2).random((1, size, size, 3), dtype=np.float32)
+    xt = tf.constant(x)
+    xp = torch.tensor(np.transpose(x, (0, 3, 1, 2)).copy())
+    xcl = xp.contiguous(memory_format=torch.channels_last)
+    graph, xla = make_tf(False), make_tf(True)
+    runs = {"tf graph": lambda: graph(xt)[1].numpy(), "tf xla": lambda: xla(xt)[1].numpy(),
+            "torch nchw": lambda: pt_step(xp), "torch channels_last": lambda: pt_step(xcl)}
+    for fn in runs.values():
+        fn()
+    times = {k: [] for k in runs}
+    for _ in range(reps):
+        for k, fn in runs.items():
+            times[k].append(timeit(fn, 1))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"[{size}] conv stack: " + ", ".join(f"{k} {v:.3f} s" for k, v in med.items())
+          + f"; tf graph / torch nchw {med['tf graph'] / med['torch nchw']:.2f}, "
+          f"tf xla / torch nchw {med['tf xla'] / med['torch nchw']:.2f}", flush=True)
 
 
 def end_to_end(size, steps, optimizers, reps, tstep):
