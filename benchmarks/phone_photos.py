@@ -1,4 +1,4 @@
-"""12 MP and 24 MP photos through `keras-style stylize`, as a user runs it: exit status,
+"""12 MP and 24 MP photos through `keras-style stylize` (`upscale` for the SR models), as a user runs it: exit status,
 whether the CLI tiled automatically, peak memory (RSS of the child process) and wall time.
 
     python benchmarks/phone_photos.py                                 # 12 MP, the offline presets
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = {12: (4032, 3024), 24: (6000, 4000)}
 NEEDS_STYLE = {"arbitrary_stylization"}
 EXTRA = {"multistyle_26": ["--style-index", "19"]}
+UPSCALE = {"waifu2x_photo", "realesrgan_x4plus", "johnson_sr_x4"}  # `keras-style upscale`
 
 
 def _photo(folder, mp):
@@ -59,7 +60,8 @@ def main():
             photo = _photo(tmp, mp)
             for model in args.models:
                 out = Path(tmp) / f"{model}_{mp}.png"
-                cmd = [sys.executable, "-m", "keras_style.cli", "stylize", str(photo), "--model", model,
+                command = "upscale" if model in UPSCALE else "stylize"
+                cmd = [sys.executable, "-m", "keras_style.cli", command, str(photo), "--model", model,
                        "-o", str(out), *EXTRA.get(model, [])]
                 if model in NEEDS_STYLE:
                     cmd += ["--style", str(ROOT / "examples/images/hokusai_great_wave.jpg")]

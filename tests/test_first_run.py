@@ -611,3 +611,30 @@ def test_video_refuses_random_weights_too(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["video", str(frames), "--method", "adain", "--style", str(style), "-o", str(out)]) == 1
     assert "random weights" in _err(capsys) and not out.exists()
+
+
+def test_upscale_johnson_sr_tiles_when_the_image_would_not_fit(tmp_path, monkeypatch, capsys):
+    """Johnson SR plans no tiling of its own: `keras-style upscale` estimates its memory
+    as `stylize` does and tiles (exactly: no normalisation, overlap over the receptive field)."""
+    import numpy as np
+    from PIL import Image
+
+    import keras_style as ks
+    from keras_style import memory
+    from keras_style.cli import main
+
+    sr = ks.get("johnson_sr", scale=4, loss="pixel", backbone_weights=None, width=0.125, num_residual_blocks=1,
+                normalization=None, upsampling="resize_conv", padding="reflect", output="linear", skip="bilinear")
+    sr.save(tmp_path / "sr.keras")
+    src = tmp_path / "small.png"
+    Image.fromarray((np.random.default_rng(0).random((150, 190, 3)) * 255).astype("uint8")).save(src)
+    whole, tiled = tmp_path / "whole.png", tmp_path / "tiled.png"
+    assert main(["upscale", str(src), "--model", str(tmp_path / "sr.keras"), "-o", str(whole)]) == 0
+    assert "tiles" not in capsys.readouterr().err
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * 2**20)  # 100 MB free
+    assert memory.auto_tile(sr, 150, 190, overlap=16) < 150  # several tiles each way
+    assert main(["upscale", str(src), "--model", str(tmp_path / "sr.keras"), "-o", str(tiled)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "upscaling in" in err and "px tiles" in err and "--tile 0" in err
+    a, b = np.asarray(Image.open(whole), np.int16), np.asarray(Image.open(tiled), np.int16)
+    assert a.shape == b.shape == (600, 760, 3) and np.abs(a - b).max() <= 1

@@ -206,7 +206,7 @@ def _image_size(image):
     return h, w
 
 
-def _auto_tile(model, what, image, options, args):
+def _auto_tile(model, what, image, options, args, verb="stylizing"):
     """Tile when the whole image would not fit in memory (keras_style.memory); --tile N sets
     the size, --tile 0 forces one piece."""
     import sys
@@ -240,7 +240,7 @@ def _auto_tile(model, what, image, options, args):
     avail = memory.format_bytes(memory.available_bytes() or 0)
     print(
         f"keras-style: note: a {w}x{h} image needs up to {need} in one piece with {what} "
-        f"({avail} available); stylizing in {tile} px tiles (exact). Choose with --tile N, or "
+        f"({avail} available); {verb} in {tile} px tiles (exact). Choose with --tile N, or "
         "--tile 0 for one piece.",
         file=sys.stderr,
     )

@@ -66,7 +66,14 @@ def _upscale(args):
         kwargs["overlap"] = args.overlap
     if "verbose" in accepts:
         kwargs["verbose"] = 1  # a progress bar for tiled (large) images
-    big = model.upscale(args.image, tile=args.tile, **kwargs)
+    tile = args.tile
+    if tile is None and "memory_budget" not in accepts:
+        # networks that do not plan their own tiling (Johnson SR): the estimate of `stylize`
+        from keras_style.cli.stylize_cmds import _auto_tile
+
+        opts = {"overlap": args.overlap} if args.overlap is not None else {}
+        tile = _auto_tile(model, args.model, args.image, opts, args, verb="upscaling").get("tile")
+    big = model.upscale(args.image, tile=tile or None, **kwargs)
     save_image(big, str(out), overwrite=args.overwrite)
     print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")
     return 0
