@@ -154,6 +154,18 @@ def timeit(fn, reps):
     return (time.perf_counter() - t) / reps
 
 
+def interleaved(runs, reps):
+    """One warm-up call of each run (traces, allocator), then ``reps`` interleaved rounds:
+    (median seconds per run, all times)."""
+    for fn in runs.values():
+        fn()
+    times = {k: [] for k in runs}
+    for _ in range(reps):
+        for k, fn in runs.items():
+            times[k].append(timeit(fn, 1))
+    return {k: statistics.median(v) for k, v in times.items()}, times
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
@@ -190,13 +202,7 @@ def main():
         print(f"[{size}] check: loss keras {loss_k:.6g} torch {loss_t:.6g} (rel {rel:.1e}); "
               f"grad max rel err {gerr:.1e}")
         sides["pytorch"] = lambda f=tstep, x_=x: f(x_)
-        for fn in sides.values():  # warm-up
-            fn()
-        times = {k: [] for k in sides}
-        for _ in range(args.reps):
-            for k, fn in sides.items():
-                times[k].append(timeit(fn, 1))
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med, times = interleaved(sides, args.reps)
         for k, v in med.items():
             print(f"[{size}] {k:12s} median {v:.3f} s/step  (runs: {', '.join(f'{t:.2f}' for t in times[k])})")
         for k in med:
@@ -269,13 +275,7 @@ def conv_stack(size, reps, extractor):
     graph, xla = make_tf(False), make_tf(True)
     runs = {"tf graph": lambda: graph(xt)[1].numpy(), "tf xla": lambda: xla(xt)[1].numpy(),
             "torch nchw": lambda: pt_step(xp), "torch channels_last": lambda: pt_step(xcl)}
-    for fn in runs.values():
-        fn()
-    times = {k: [] for k in runs}
-    for _ in range(reps):
-        for k, fn in runs.items():
-            times[k].append(timeit(fn, 1))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med, _ = interleaved(runs, reps)
     print(f"[{size}] conv stack: " + ", ".join(f"{k} {v:.3f} s" for k, v in med.items())
           + f"; tf graph / torch nchw {med['tf graph'] / med['torch nchw']:.2f}, "
           f"tf xla / torch nchw {med['tf xla'] / med['torch nchw']:.2f}", flush=True)
@@ -295,13 +295,7 @@ def end_to_end(size, steps, optimizers, reps, tstep):
                                                  content_layers=CONTENT, style_layers=STYLE),
             "pytorch": lambda o=opt: tstep.run(content, style, steps, o),
         }
-        for fn in runs.values():  # warm-up (traces, allocator)
-            fn()
-        times = {k: [] for k in runs}
-        for _ in range(reps):
-            for k, fn in runs.items():
-                times[k].append(timeit(fn, 1))
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med, times = interleaved(runs, reps)
         print(f"[{size}] end to end, {steps} {opt} steps: keras {med['keras']:.2f} s, pytorch "
               f"{med['pytorch']:.2f} s, ratio {med['keras'] / med['pytorch']:.2f} "
               f"(runs keras {', '.join(f'{t:.1f}' for t in times['keras'])}; "

@@ -75,3 +75,41 @@ def test_nothing_left_to_train_writes_nothing(tmp_path, capsys):
     rc = _script().main(["--data", str(data), "--width", "0.125", "--residual-blocks", "1", "--patch-size", "32",
                          "--max-steps", "0", "--no-jit", "--work-dir", str(tmp_path / "w"), "--out-dir", str(out)])
     assert rc == 1 and "nothing written" in capsys.readouterr().out and not out.exists()
+
+
+HELD_OUT = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "grace_hopper.jpg", "rocket.jpg")
+
+
+def test_bundled_johnson_sr_x4_beats_bicubic_on_held_out_photos():
+    """The shipped preset (examples/train_sr.py, docs/methods/johnson.md) on 128 px crops of
+    photos it never saw, degraded as in training: higher PSNR (Y, 4 px border) than bicubic."""
+    import os
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    from keras_style import weights as wreg
+    from keras_style.untrained import UntrainedModelWarning
+
+    m = wreg.manifest("johnson_sr_x4")
+    prov = m["provenance"]
+    assert m["preset"] and prov["script"] == "examples/train_sr.py" and "sigma 1.0" in prov["degradation"]
+    assert all(name in prov["data"] for name in HELD_OUT)  # left out of training
+    assert os.path.getsize(wreg.resolve("johnson_sr_x4")) < 5 * 2**20
+    model = ks.get("johnson_sr_x4")
+    gains = []
+    for name in ("chelsea.jpg", "rocket.jpg", "grace_hopper.jpg"):
+        img = ks.load_image(str(ROOT / "examples" / "images" / name))[..., :3]
+        t, left = (img.shape[0] - 128) // 2, (img.shape[1] - 128) // 2
+        hr = np.ascontiguousarray(img[t : t + 128, left : left + 128], dtype="float32")
+        lr = ks.data.degrade(tf.constant(hr[None]), scale=4, blur_sigma=1.0).numpy()[0]
+        bicubic = np.clip(keras.ops.convert_to_numpy(
+            keras.ops.image.resize(lr[None], (128, 128), interpolation="bicubic", antialias=False))[0], 0, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UntrainedModelWarning)
+            out = model.upscale(lr, histogram_matching=False)
+        assert out.shape == hr.shape
+        psnr = lambda a: float(ks.metrics.psnr(hr, a, crop_border=4))  # noqa: E731
+        gains.append(psnr(out) - psnr(bicubic))
+    assert min(gains) > 0.3, gains
