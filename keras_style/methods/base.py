@@ -71,7 +71,7 @@ class FeedForwardModel(keras.Model):
     Inference goes through `compiled_call(key, fn, x)`: one compiled function per key,
     reused across calls. ``jit_compile_inference`` is ``"auto"`` (the method's
     ``_auto_jit_inference`` on tensorflow and jax; eager on torch, where ``torch.compile``
-    costs about a minute per input size, docs/backends.md), or True / False on every backend.
+    costs 20-50 s per input size on 2 CPU cores, docs/backends.md), or True / False on every backend.
     """
 
     #: floor of the input side `_run` accepts (the network's own minimum also counts)
@@ -143,7 +143,7 @@ class FeedForwardModel(keras.Model):
         """The ``jit_compile`` inference runs with on this backend (see the class docstring).
 
         ``"auto"`` never compiles with ``torch.compile``: one 256 px Johnson call costs
-        about 50 s to compile and then saves 0.1 s per call, so it pays only after hundreds
+        20-50 s to compile and then saves at most 0.1 s per call, so it pays only after hundreds
         of same-size calls (``benchmarks/torch_compile.py``, docs/backends.md). Set
         ``model.jit_compile_inference = True`` for such runs (a long video, a big folder)."""
         v = self.jit_compile_inference
