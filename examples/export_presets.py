@@ -29,7 +29,7 @@ import keras_style as ks  # noqa: E402
 from keras_style.export import export_model, export_spec, run_exported  # noqa: E402
 
 PRESETS = ("johnson_great_wave", "johnson_starry_night", "multistyle_26", "arbitrary_stylization",
-           "waifu2x_photo", "realesrgan_x4plus")
+           "johnson_sr_x4", "waifu2x_photo", "realesrgan_x4plus")
 SR = ("waifu2x_photo", "realesrgan_x4plus", "johnson_sr_x4")
 SUFFIX = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
 
