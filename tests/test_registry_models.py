@@ -147,6 +147,7 @@ SPECS = {
     "johnson_great_wave": _feed_forward,
     "johnson_starry_night": _feed_forward,
     "johnson_sr": _super_resolution(4),
+    "johnson_sr_x4": _super_resolution(4),
     "johnson_sr_network": _super_resolution(4, method=False),
     "johnson_transformer": _image_to_image,
     "multistyle": _multistyle(2),
