@@ -22,6 +22,11 @@ has two problems, both handled here:
    pass runs with all statistics fixed. An integer ``stat_passes`` instead runs that many
    full passes, each using the previous pass's statistics (cheaper, approximate).
 
+   Exact statistics therefore cost one pass per normalisation layer. When the whole-image
+   activations fit in memory, `tiled_apply` streams instead (``stream="auto"``): the
+   network runs once on the whole image, with each convolution evaluated in row bands
+   (`streamed_apply`), which gives the same result in a single pass.
+
 ```python
 from keras_style.tiling import tiled_apply
 out = tiled_apply(model.transform, image_batch, tile=512, overlap=64)   # NHWC in, NHWC out
@@ -39,6 +44,10 @@ import math
 import numpy as np
 
 from keras_style.errors import ConfigError
+
+#: largest band (input pixels) `tiled_apply` streams a convolution in: big enough that each
+#: call is efficient, small enough that even an im2col kernel's workspace stays modest
+STREAM_BAND_PIXELS = 1 << 18
 
 
 def _positions(size, tile):
@@ -224,6 +233,7 @@ def tiled_apply(
     align=None,
     verbose=0,
     out_size=None,
+    stream="auto",
 ):
     """Apply a fully convolutional ``fn`` to ``images`` tile by tile.
 
@@ -251,6 +261,12 @@ def tiled_apply(
         out_size: ``(H, W)`` of the output to assemble (default ``s`` x the input size). The
             crops that end at the bottom/right edge fill it up to there, so a network whose
             output overhangs the input (16 x its latent size, say) keeps those rows.
+        stream: ``"auto"`` (default): a network with instance normalisation and exact
+            statistics runs as `streamed_apply` (the whole image layer by layer, each
+            convolution in row bands of about ``tile x tile`` pixels: the same result in one
+            pass instead of one per normalisation layer) when its whole-image activations fit
+            in memory (`keras_style.memory.streamed_bytes`), and in tiles otherwise.
+            ``True`` always streams, ``False`` always tiles.
 
     Returns:
         NumPy float32 NHWC (HWC for HWC input).
@@ -292,6 +308,15 @@ def tiled_apply(
 
     in_layers = instance_norm_layers(fn) if whole_image_stats else []
     exact = stat_passes is None
+    if stream not in ("auto", True, False):
+        raise ConfigError(f"stream must be 'auto', True or False, got {stream!r}.")
+    if in_layers and exact and stream is not False and out_size is None and _should_stream(fn, x, min(th * tw, STREAM_BAND_PIXELS), stream):
+        y = streamed_apply(fn, x, band_pixels=min(th * tw, STREAM_BAND_PIXELS), verbose=verbose)
+        # the same size as the tiles assemble: s x the input (networks that round up are cropped)
+        sy, sx = y.shape[1] / h, y.shape[2] / w
+        sy, sx = (float(max(1, int(v))) if v >= 1 else v for v in (sy, sx))
+        y = y[:, : int(round(h * sy)), : int(round(w * sx))]
+        return y[0] if squeeze else y
     if in_layers:
         stat_runs = len(in_layers) if exact else int(stat_passes)
     else:
@@ -381,4 +406,281 @@ def tiled_apply(
     return out[0] if squeeze else out
 
 
-__all__ = ["tiled_apply", "instance_norm_layers"]
+# --------------------------------------------------------------------------------------
+# streamed inference: the whole image, layer by layer, each convolution in row bands
+
+
+def _pair_int(v):
+    if isinstance(v, (tuple, list)):
+        if len(set(int(t) for t in v)) != 1:
+            return None
+        return int(v[0])
+    return int(v)
+
+
+def _band_geometry(layer):
+    """``(scale, top halo, bottom halo, align)`` of a spatially local layer evaluated in row
+    bands, or None when it is not one we know how to band.
+
+    A band of input rows ``[lo, hi)`` (``lo`` a multiple of ``align``) gives output rows
+    ``lo * scale + j``; its own padding at a cut reaches ``top``/``bottom`` input rows in,
+    and those output rows are discarded (the neighbouring band computes them)."""
+    import keras
+
+    kind = type(layer).__name__
+    fmt = getattr(layer, "data_format", "channels_last")
+    if fmt not in (None, "channels_last"):
+        return None
+    if kind == "_PaddedConv":  # keras_style.methods.johnson.networks: pad k // 2, valid conv
+        s = int(layer.strides)
+        halo = -(-(layer.kernel_size // 2) // s) * s
+        return 1.0 / s, halo, halo, s
+    if kind == "_TransposedUp":  # k3 s2 transposed conv, cropped to 2 H: one input row each side
+        return 2.0, 1, 1, 1
+    if kind == "UpsampleConv2D":
+        if int(layer.strides) != 1:
+            return None
+        u = int(layer.size)
+        halo = -(-(layer.kernel_size // 2) // u)
+        return float(u), halo, halo, 1
+    if isinstance(layer, keras.layers.Conv2D) and type(layer).__name__ in ("Conv2D",):
+        s, d, k = _pair_int(layer.strides), _pair_int(layer.dilation_rate), _pair_int(layer.kernel_size)
+        if None in (s, d, k):
+            return None
+        k_eff = (k - 1) * d + 1
+        if layer.padding == "valid":
+            return 1.0 / s, 0, -(-max(k_eff - s, 0) // s) * s, s
+        if layer.padding == "same" and s == 1 and k_eff % 2 == 1:
+            return 1.0, k_eff // 2, k_eff // 2, 1
+        return None
+    return None
+
+
+def _children(layer):
+    try:
+        return list(layer._flatten_layers(include_self=False, recursive=False))
+    except (AttributeError, TypeError):
+        return []
+
+
+def _bandable_layers(root):
+    """The outermost layers under ``root`` that `_band_geometry` knows, and every
+    `InstanceNormalization` (each visited once, in traversal order)."""
+    from keras_style.layers.instance_normalization import InstanceNormalization
+
+    convs, norms, seen = [], [], set()
+
+    def walk(layer):
+        for child in _children(layer):
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            if isinstance(child, InstanceNormalization):
+                norms.append(child)
+                continue
+            geometry = _band_geometry(child)
+            if geometry is not None:
+                convs.append((child, geometry))
+                _mark(child)  # layers inside it run on its bands
+                continue
+            walk(child)
+
+    def _mark(layer):
+        for child in _children(layer):
+            if id(child) not in seen:
+                seen.add(id(child))
+                _mark(child)
+
+    if hasattr(root, "_flatten_layers"):
+        walk(root)
+    return convs, norms
+
+
+def _banded_call(original, geometry, band_pixels, counter):
+    from keras import ops
+
+    scale, top, bottom, align = geometry
+
+    def call(inputs, *args, **kwargs):
+        shape = inputs.shape
+        if len(shape) != 4 or shape[1] is None or shape[2] is None:
+            return original(inputs, *args, **kwargs)
+        h, w = int(shape[1]), int(shape[2])
+        rows = max(align, (int(band_pixels) // max(w, 1)) // align * align)
+        if h <= rows + align:
+            return original(inputs, *args, **kwargs)
+        pieces, a = [], 0
+        while a < h:
+            b = a + rows
+            if b + align > h:  # the last band runs to the end (odd sizes round as the whole image)
+                b = h
+            lo, hi = max(0, a - top), min(h, b + bottom)
+            if hi == h:  # this band reaches the end: it gives every remaining output row
+                b = h
+            y = original(inputs[:, lo:hi], *args, **kwargs)
+            o0 = int(round((a - lo) * scale))
+            pieces.append(y[:, o0:] if b == h else y[:, o0 : o0 + int(round((b - a) * scale))])
+            counter[0] += 1
+            a = b
+        return ops.concatenate(pieces, axis=1)
+
+    return call
+
+
+def _banded_norm_call(layer, original, band_pixels):
+    """`InstanceNormalization` on the whole image with bounded temporaries: moments summed over
+    row bands (float64), then the normalisation band by band with those moments fixed."""
+    from keras import ops
+
+    def call(inputs, *args, **kwargs):
+        shape = inputs.shape
+        if len(shape) != 4 or layer.data_format != "channels_last" or layer.fixed_moments is not None:
+            return original(inputs, *args, **kwargs)
+        h, w = int(shape[1]), int(shape[2])
+        rows = max(1, int(band_pixels) // max(w, 1))
+        if h <= rows:
+            return original(inputs, *args, **kwargs)
+        s1 = s2 = 0.0
+        for a in range(0, h, rows):
+            band = ops.convert_to_numpy(ops.cast(inputs[:, a : a + rows], "float32")).astype("float64")
+            s1 = s1 + band.sum(axis=(1, 2))
+            s2 = s2 + np.square(band).sum(axis=(1, 2))
+        n = float(h * w)
+        mean = s1 / n
+        var = np.maximum(s2 / n - np.square(mean), 0.0)
+        layer.fixed_moments = (mean.astype("float32"), var.astype("float32"))
+        try:
+            pieces = [original(inputs[:, a : a + rows], *args, **kwargs) for a in range(0, h, rows)]
+        finally:
+            layer.fixed_moments = None
+        return ops.concatenate(pieces, axis=1)
+
+    return call
+
+
+def would_stream(fn, height, width, tile, batch=1):
+    """Whether `tiled_apply(fn, ..., tile=tile)` on a ``height`` x ``width`` image streams
+    (instance normalisation, bandable convolutions, whole-image activations that fit)."""
+    if not instance_norm_layers(fn):
+        return False
+    x = np.empty((int(batch), int(height), int(width), 0), "float32")  # only the shape is read
+    th, tw = (tile, tile) if isinstance(tile, int) else tile
+    try:
+        return _should_stream(fn, x, min(int(th) * int(tw), STREAM_BAND_PIXELS), "auto")
+    except Exception:  # a plan must never stop a run
+        return False
+
+
+def _should_stream(fn, x, band_pixels, stream):
+    if not streamable(fn):
+        if stream is True:
+            raise ConfigError(
+                f"{type(fn).__name__} has convolutions streamed_apply cannot run in bands "
+                "(channels-first, or 'same' padding with a stride); use stream=False (tiles)."
+            )
+        return False
+    if stream is True:
+        return True
+    from keras_style import memory
+
+    available = memory.available_bytes()
+    if available is None:
+        return True
+    need = memory.streamed_bytes(fn, x.shape[1], x.shape[2], band_pixels=band_pixels, batch=x.shape[0])
+    return need <= available * memory.STREAM_FRACTION
+
+
+def streamable(fn):
+    """Whether `streamed_apply` can band every convolution of ``fn`` (channels-last layers
+    of the kinds `_band_geometry` knows); the others would run whole."""
+    convs, _ = _bandable_layers(fn)
+    if not convs:
+        return False
+    import keras
+
+    for lyr in _all_layers(fn):
+        if isinstance(lyr, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)) and not _covered(lyr, convs):
+            return False
+    return True
+
+
+def _all_layers(fn):
+    try:
+        return list(fn._flatten_layers(include_self=False, recursive=True))
+    except (AttributeError, TypeError):
+        return []
+
+
+def _covered(layer, convs):
+    for outer, _ in convs:
+        if outer is layer or any(inner is layer for inner in _all_layers(outer)):
+            return True
+    return False
+
+
+def streamed_apply(fn, images, band_pixels=1 << 20, verbose=0):
+    """``fn`` on the whole image, with every convolution evaluated in row bands of about
+    ``band_pixels`` input pixels (plus the rows its kernel needs) and every
+    `InstanceNormalization` computed from whole-image moments, band by band.
+
+    The result is the whole-image forward pass (the bands only bound each convolution's
+    working memory, which is what makes a large photo fail), so instance-norm statistics are
+    exact with one pass over the network, where `tiled_apply`'s exact mode needs one pass
+    per normalisation layer. Memory: a few whole-image activations (the widest layer at full
+    resolution), not one per tile. Each band's output rows are those of the untiled layer:
+    a band's own padding at a cut is kept out by ``halo`` rows, strided layers start their
+    bands on their stride.
+
+    Args:
+        fn: a Keras model or layer (or an object exposing ``_flatten_layers``) mapping an
+            NHWC float32 batch to an NHWC batch, called eagerly.
+        images: NHWC array (or HWC, returned as HWC).
+        band_pixels: input pixels per band (rows x width) of each convolution.
+        verbose: 1 shows a progress bar (one step per convolution layer).
+    """
+    import keras
+
+    x = np.asarray(keras.ops.convert_to_numpy(images), dtype="float32")
+    squeeze = x.ndim == 3
+    if squeeze:
+        x = x[None]
+    if x.ndim != 4:
+        raise ConfigError(f"streamed_apply expects an NHWC batch or an HWC image, got shape {x.shape}.")
+    if int(band_pixels) < 1:
+        raise ConfigError(f"band_pixels must be positive, got {band_pixels!r}.")
+    convs, norms = _bandable_layers(fn)
+    counter = [0]
+    patched = []
+    bar = keras.utils.Progbar(len(convs)) if verbose and convs else None
+    try:
+        for lyr, geometry in convs:
+            call = _banded_call(lyr.call, geometry, band_pixels, counter)
+            if bar is not None:
+                call = _ticking(call, bar, len(convs))
+            object.__setattr__(lyr, "call", call)
+            patched.append(lyr)
+        for lyr in norms:
+            object.__setattr__(lyr, "call", _banded_norm_call(lyr, lyr.call, band_pixels))
+            patched.append(lyr)
+        y = _call(fn, x)
+    finally:
+        for lyr in patched:
+            if "call" in lyr.__dict__:
+                object.__delattr__(lyr, "call")
+    return y[0] if squeeze else y
+
+
+def _ticking(call, bar, total):
+    done = [0]
+
+    def ticked(*args, **kwargs):
+        out = call(*args, **kwargs)
+        if done[0] < total:  # a layer called twice does not overrun the bar
+            done[0] += 1
+            bar.add(1)
+        return out
+
+    return ticked
+
+
+__all__ = ["tiled_apply", "streamed_apply", "streamable", "would_stream", "instance_norm_layers"]

@@ -385,6 +385,35 @@ def test_memory_estimate_follows_the_network_resolution():
     assert memory.estimate_bytes(model, tile + 128, tile + 128) <= 0.5 * 21 * 2**30
 
 
+def test_stylize_streams_when_whole_image_activations_fit(tmp_path, capsys, monkeypatch):
+    # a one-piece pass would not fit, the whole-image activations do: the CLI says it streams
+    # (keras_style.tiling.streamed_apply) and gives stylize the tile its bands derive from
+    import numpy as np
+    from PIL import Image
+
+    from keras_style import memory, presets
+    from keras_style.cli import main
+
+    src = tmp_path / "big.png"
+    Image.fromarray(np.zeros((200, 300, 3), np.uint8)).save(src)
+    model = presets.load("johnson_great_wave")
+    calls = []
+
+    def stylize(image, tile=None, overlap=64, size=None, verbose=0):
+        calls.append(tile)
+        return np.zeros((200, 300, 3), np.float32)
+
+    monkeypatch.setattr(model, "stylize", stylize)
+    monkeypatch.setattr(presets, "load", lambda name, **kw: model)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 * 2**30)
+    monkeypatch.setattr(memory, "estimate_bytes", lambda *a, **k: 64 * 2**30)  # one piece: too big
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(src), "--model", "johnson_great_wave", "-o", str(out), "--quiet"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert calls and calls[-1] is not None
+    assert "row bands" in err and "one pass" in err and "--tile 0" in err
+
+
 def test_stylize_tiles_automatically_when_memory_is_short(tmp_path, capsys, monkeypatch):
     # the CLI's wiring; that tiles give the untiled result is keras_style.tiling's test
     import numpy as np

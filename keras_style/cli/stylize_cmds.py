@@ -206,6 +206,16 @@ def _image_size(image):
     return h, w
 
 
+def _network_of(model):
+    """The network `tiled_apply` runs for ``model`` (Johnson's ``transform``, the multistyle and
+    arbitrary ``network`` / ``transformer``)."""
+    for attr in ("transform", "network", "transformer"):
+        net = getattr(model, attr, None)
+        if net is not None and hasattr(net, "_flatten_layers"):
+            return net
+    return model
+
+
 def _auto_tile(model, what, image, options, args, verb="stylizing"):
     """Tile when the whole image would not fit in memory (keras_style.memory); --tile N sets
     the size, --tile 0 forces one piece."""
@@ -238,9 +248,16 @@ def _auto_tile(model, what, image, options, args, verb="stylizing"):
         return options
     need = memory.format_bytes(memory.estimate_bytes(model, h, w))
     avail = memory.format_bytes(memory.available_bytes() or 0)
+    from keras_style.tiling import would_stream
+
+    if would_stream(_network_of(model), h, w, tile):
+        how = ("layer by layer, each convolution in row bands (exact: whole-image statistics in "
+               "one pass; up to " + memory.format_bytes(memory.streamed_bytes(model, h, w)) + ")")
+    else:
+        how = f"in {tile} px tiles (exact)"
     print(
         f"keras-style: note: a {w}x{h} image needs up to {need} in one piece with {what} "
-        f"({avail} available); {verb} in {tile} px tiles (exact). Choose with --tile N, or "
+        f"({avail} available); {verb} {how}. Choose with --tile N, or "
         "--tile 0 for one piece.",
         file=sys.stderr,
     )
