@@ -108,20 +108,23 @@ def activation_floats(net):
 
 #: whole-image copies of the widest activation alive at once in `keras_style.tiling.streamed_apply`
 #: (a layer's input and output, the concatenated bands, an elementwise temporary); measured peak
-#: RSS for ``johnson_starry_night`` (32 channels at full resolution): 4.6 GiB at 12 MP, 8.7 GiB
-#: at 24 MP, i.e. 3 copies with the image buffers and the runtime included
-STREAM_COPIES = 3
+#: RSS for ``johnson_starry_night`` (16 channels at full resolution): 4.8 GiB at 12 MP, 8.7 GiB
+#: at 24 MP, i.e. about 4 copies besides the image buffers; 5 keeps the estimate an upper bound
+STREAM_COPIES = 5
 #: share of the available memory a streamed run may take (its estimate is an upper bound)
 STREAM_FRACTION = 0.8
 
 
-def streamed_bytes(model, height, width, band_pixels=1 << 20, batch=1) -> int:
+def streamed_bytes(model, height, width, band_pixels=1 << 20, batch=1, widest=None) -> int:
     """Upper-bound estimate of `keras_style.tiling.streamed_apply`'s peak memory: a few
-    whole-image copies of the widest activation, the image buffers, and one band through the
-    most expensive convolution (`bytes_per_pixel`)."""
+    whole-image copies of the widest activation (``widest`` floats per input pixel,
+    measured by `keras_style.tiling.probe_activation_floats`; estimated from the layers when
+    None), the image buffers, and one band through the most expensive convolution
+    (`bytes_per_pixel`)."""
     net = inference_network(model)
     pixels = int(height) * int(width) * int(batch)
-    whole = (STREAM_COPIES * activation_floats(net) + IMAGE_BUFFERS * 3) * FLOAT_BYTES * pixels
+    widest = activation_floats(net) if widest is None else float(widest)
+    whole = (STREAM_COPIES * widest + IMAGE_BUFFERS * 3) * FLOAT_BYTES * pixels
     band = bytes_per_pixel(model) * min(int(band_pixels), pixels)
     return int(whole + band + weights_bytes(model))
 

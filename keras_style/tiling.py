@@ -475,8 +475,9 @@ def _bandable_layers(root):
             if id(child) in seen:
                 continue
             seen.add(id(child))
-            if isinstance(child, InstanceNormalization):
+            if isinstance(child, InstanceNormalization) or _conditional_norm(child):
                 norms.append(child)
+                _mark(child)
                 continue
             geometry = _band_geometry(child)
             if geometry is not None:
@@ -527,32 +528,61 @@ def _banded_call(original, geometry, band_pixels, counter):
     return call
 
 
+def _conditional_norm(layer):
+    """A per-pixel layer around one `InstanceNormalization` ``.norm`` of its image input: the
+    conditional instance norm of Dumoulin et al. and the style-conditioned one of Ghiasi et
+    al. (scale and offset from a style vector)."""
+    from keras_style.layers.instance_normalization import InstanceNormalization
+
+    return type(layer).__name__ in ("ConditionalInstanceNormalization", "StyleConditionedNormalization") and (
+        isinstance(getattr(layer, "norm", None), InstanceNormalization)
+    )
+
+
 def _banded_norm_call(layer, original, band_pixels):
-    """`InstanceNormalization` on the whole image with bounded temporaries: moments summed over
-    row bands (float64), then the normalisation band by band with those moments fixed."""
+    """Instance normalisation (plain or conditional) on the whole image with bounded
+    temporaries: moments summed over row bands (float64), then the layer band by band with
+    those moments fixed. A conditional one with a style *map* (spatial masks) runs whole."""
     from keras import ops
 
-    def call(inputs, *args, **kwargs):
-        shape = inputs.shape
-        if len(shape) != 4 or layer.data_format != "channels_last" or layer.fixed_moments is not None:
-            return original(inputs, *args, **kwargs)
+    norm = layer.norm if _conditional_norm(layer) else layer
+
+    def image_and_style(args):
+        if type(layer).__name__ == "StyleConditionedNormalization":
+            x, style = args[0]
+            return x, style, lambda band: ([band, style],) + tuple(args[1:])
+        if _conditional_norm(layer):
+            style = args[1] if len(args) > 1 else None
+            return args[0], style, lambda band: (band,) + tuple(args[1:])
+        return args[0], None, lambda band: (band,) + tuple(args[1:])
+
+    def call(*args, **kwargs):
+        x, style, rebuild = image_and_style(args)
+        shape = x.shape
+        if (
+            len(shape) != 4
+            or norm.data_format != "channels_last"
+            or norm.fixed_moments is not None
+            or (style is not None and len(style.shape) == 4 and any(int(d) > 1 for d in style.shape[1:3]))
+        ):
+            return original(*args, **kwargs)
         h, w = int(shape[1]), int(shape[2])
         rows = max(1, int(band_pixels) // max(w, 1))
         if h <= rows:
-            return original(inputs, *args, **kwargs)
+            return original(*args, **kwargs)
         s1 = s2 = 0.0
         for a in range(0, h, rows):
-            band = ops.convert_to_numpy(ops.cast(inputs[:, a : a + rows], "float32")).astype("float64")
+            band = ops.convert_to_numpy(ops.cast(x[:, a : a + rows], "float32")).astype("float64")
             s1 = s1 + band.sum(axis=(1, 2))
             s2 = s2 + np.square(band).sum(axis=(1, 2))
         n = float(h * w)
         mean = s1 / n
         var = np.maximum(s2 / n - np.square(mean), 0.0)
-        layer.fixed_moments = (mean.astype("float32"), var.astype("float32"))
+        norm.fixed_moments = (mean.astype("float32"), var.astype("float32"))
         try:
-            pieces = [original(inputs[:, a : a + rows], *args, **kwargs) for a in range(0, h, rows)]
+            pieces = [original(*rebuild(x[:, a : a + rows]), **kwargs) for a in range(0, h, rows)]
         finally:
-            layer.fixed_moments = None
+            norm.fixed_moments = None
         return ops.concatenate(pieces, axis=1)
 
     return call
@@ -586,8 +616,44 @@ def _should_stream(fn, x, band_pixels, stream):
     available = memory.available_bytes()
     if available is None:
         return True
-    need = memory.streamed_bytes(fn, x.shape[1], x.shape[2], band_pixels=band_pixels, batch=x.shape[0])
+    widest = probe_activation_floats(fn, x.shape[-1], int(getattr(fn, "stride", 1) or 1))
+    need = memory.streamed_bytes(
+        fn, x.shape[1], x.shape[2], band_pixels=band_pixels, batch=x.shape[0], widest=widest
+    )
     return need <= available * memory.STREAM_FRACTION
+
+
+def probe_activation_floats(fn, channels, align=1, size=64):
+    """The widest output of ``fn``'s layers (at any depth: a resize-conv's upsampled input
+    too), in floats per input pixel, measured on one small input (``size`` px, a multiple of
+    ``align``); None if the probe fails (`keras_style.memory.activation_floats` then
+    estimates it from the layers)."""
+    size = max(align, size - size % align)
+    widest = [float(channels)]
+    patched = []
+
+    def recording(original):
+        def call(*args, **kwargs):
+            out = original(*args, **kwargs)
+            shape = getattr(out, "shape", None)
+            if shape is not None and len(shape) == 4:
+                widest[0] = max(widest[0], float(np.prod([int(d) for d in shape[1:]])) / (size * size))
+            return out
+
+        return call
+
+    try:
+        for lyr in _all_layers(fn):
+            object.__setattr__(lyr, "call", recording(lyr.call))
+            patched.append(lyr)
+        _call(fn, np.zeros((1, size, size, int(channels)), "float32"))
+    except Exception:
+        return None
+    finally:
+        for lyr in patched:
+            if "call" in lyr.__dict__:
+                object.__delattr__(lyr, "call")
+    return widest[0]
 
 
 def streamable(fn):

@@ -183,5 +183,10 @@ def test_streamed_memory_estimate_counts_the_widest_activation(net):
     # width 0.125: 4 channels at full resolution, 8 at 1/2, 16 at 1/4; the last resize-conv takes
     # the 8 channels upsampled to full resolution: 8 floats per input pixel (an upper bound)
     assert memory.activation_floats(net) == pytest.approx(8.0)
+    # streaming bands the resize-convs, so the widest whole-image map is their 4-channel output
+    from keras_style.tiling import probe_activation_floats
+
+    assert probe_activation_floats(net, 3, 4) == pytest.approx(4.0)
+    assert memory.streamed_bytes(net, 100, 100, widest=4.0) < memory.streamed_bytes(net, 100, 100)
     small, big = (memory.streamed_bytes(net, s, s) for s in (1000, 2000))
     assert big > 3.5 * (small - memory.weights_bytes(net) - memory.bytes_per_pixel(net) * (1 << 20)) > 0
