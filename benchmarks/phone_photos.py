@@ -3,11 +3,13 @@ how the CLI ran it (one piece, streamed in row bands, or tiles: its stderr note)
 
     python benchmarks/phone_photos.py                                 # 12 MP, the offline presets
     python benchmarks/phone_photos.py --megapixels 12 24 --models multistyle_26
+    python benchmarks/phone_photos.py --models adain.keras --needs-style adain.keras   # a trained model
 
 The photo is a bundled example photo resized to 4032x3024 (12 MP, a phone camera) or
 6000x4000 (24 MP) and saved as JPEG. Each run is a fresh process (`sys.executable -m
 keras_style.cli stylize ...`) so that its peak RSS (`os.wait4`) is its own. Models that need
-a style image get the bundled Great Wave. Prints one table row per run and writes nothing
+a style image (``--needs-style``: arbitrary stylization, and any trained AdaIN ``.keras`` given)
+get the bundled Great Wave. Prints one table row per run and writes nothing
 but the temporary folder it removes.
 """
 
@@ -50,7 +52,10 @@ def _run(cmd):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--megapixels", type=int, nargs="+", default=[12], choices=sorted(SIZES))
-    p.add_argument("--models", nargs="+", default=["johnson_great_wave", "multistyle_26", "arbitrary_stylization"])
+    p.add_argument("--models", nargs="+", default=["johnson_great_wave", "multistyle_26", "arbitrary_stylization"],
+                   help="preset names or .keras files")
+    p.add_argument("--needs-style", nargs="*", default=sorted(NEEDS_STYLE),
+                   help="the models among --models that take a style image")
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="ks_phone_")
     try:
@@ -59,17 +64,18 @@ def main():
         for mp in args.megapixels:
             photo = _photo(tmp, mp)
             for model in args.models:
-                out = Path(tmp) / f"{model}_{mp}.png"
+                name = Path(model).stem if model.endswith(".keras") else model
+                out = Path(tmp) / f"{name}_{mp}.png"
                 command = "upscale" if model in UPSCALE else "stylize"
                 cmd = [sys.executable, "-m", "keras_style.cli", command, str(photo), "--model", model,
                        "-o", str(out), *EXTRA.get(model, [])]
-                if model in NEEDS_STYLE:
+                if model in args.needs_style:
                     cmd += ["--style", str(ROOT / "examples/images/hokusai_great_wave.jpg")]
                 rc, wall, peak, log = _run(cmd)
                 tiled = "streamed in row bands" if "row bands" in log else "tiles" if "px tiles" in log else "one piece"
                 ok = rc == 0 and out.is_file()
                 w, h = SIZES[mp]
-                print(f"| {model} | {w}x{h} ({mp} MP) | {rc}{'' if ok else ' (no output)'} | {tiled} | "
+                print(f"| {name} | {w}x{h} ({mp} MP) | {rc}{'' if ok else ' (no output)'} | {tiled} | "
                       f"{peak / 2**30:.2f} GiB | {wall:.0f} s |", flush=True)
                 if not ok:
                     print("    " + "\n    ".join(log.strip().splitlines()[-5:]), flush=True)

@@ -37,9 +37,24 @@ MIN_TILE = 128
 def inference_network(model):
     """The network a model's stylize/upscale runs (Johnson-style models keep it apart from
     their loss network); the model itself otherwise."""
+    if callable(getattr(model, "_tiled_network", None)):
+        return model._tiled_network()
     for attr in ("transform", "network", "generator"):
         net = getattr(model, attr, None)
         if net is not None and hasattr(net, "weights") and not callable(getattr(net, "stylize", None)):
+            return net
+    return model
+
+
+def tiled_network(model):
+    """The network `keras_style.tiling.tiled_apply` runs for ``model`` (Johnson's ``transform``,
+    the multistyle and arbitrary ``network`` / ``transformer``, what a model's
+    ``_tiled_network()`` returns), the model itself otherwise."""
+    if callable(getattr(model, "_tiled_network", None)):
+        return model._tiled_network()
+    for attr in ("transform", "network", "transformer"):
+        net = getattr(model, attr, None)
+        if net is not None and hasattr(net, "_flatten_layers"):
             return net
     return model
 
@@ -50,59 +65,129 @@ def _pair(v):
     return int(v), int(v)
 
 
+def _is_functional(layer):
+    """A functional Keras model (or Sequential): it keeps every intermediate output of a call
+    until the call returns (Keras' ``Functional._run_through_graph`` fills one tensor dict)."""
+    return hasattr(layer, "_nodes_by_depth") and hasattr(layer, "_run_through_graph")
+
+
+def _walk(net):
+    """``[(layer, parent)]`` under ``net``, depth first, each container's children in the order
+    it holds them (construction order: the order they run in for the networks here). Keras'
+    ``_flatten_layers(recursive=True)`` reverses the children of nested layers, which would
+    follow a nested encoder's poolings after its convolutions."""
+    out, seen = [], set()
+
+    def walk(layer):
+        try:
+            children = list(layer._flatten_layers(include_self=False, recursive=False))
+        except (AttributeError, TypeError):
+            return
+        for child in children:
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            out.append((child, layer))
+            walk(child)
+
+    walk(net)
+    return out
+
+
+def ordered_layers(net):
+    """Every layer under ``net`` in the order they run (`_walk`)."""
+    return [layer for layer, _ in _walk(net)]
+
+
+def retained_floats(net):
+    """Floats per *input* pixel that functional models inside ``net`` keep alive during a call
+    (`_is_functional`): for each convolution directly inside one, its input (the padding or
+    upsampling output before it, or the previous convolution's output) and its output, at the
+    resolution it runs at. Zero for subclassed networks, which free each map when the next
+    layer has it (an upper bound, as each map may be counted twice)."""
+    own, parent_of, scale = {}, {}, 1.0
+    for layer, parent in _walk(net):
+        parent_of[id(layer)] = parent
+        scale, conv = _advance(layer, scale)
+        if conv is not None and _is_functional(parent):
+            own[id(parent)] = own.get(id(parent), 0.0) + sum(_conv_floats(conv))
+    return nested_retained(own, parent_of)
+
+
+def nested_retained(own, parent_of):
+    """The most floats kept at once, given each functional container's own kept maps
+    (``own``, by ``id``) and ``parent_of`` (``id(layer) -> parent``): a container keeps its
+    maps while a nested one runs, siblings run one after the other (the largest chain of
+    nested containers)."""
+    best = 0.0
+    for key in own:
+        total, seen = 0.0, set()
+        node = key
+        while node is not None and node not in seen:
+            seen.add(node)
+            total += own.get(node, 0.0)
+            parent = parent_of.get(node)
+            node = None if parent is None else id(parent)
+        best = max(best, total)
+    return best
+
+
+def _advance(layer, scale):
+    """``(scale after layer, conv)`` for the resolution bookkeeping of `conv_costs`,
+    `activation_floats` and `retained_floats`: ``scale`` is the layer's input resolution
+    relative to the image (strides, pooling and upsampling followed in layer order); ``conv``
+    is ``(kernel shape, input scale, output scale, transposed)`` for a convolution, else None."""
+    kind = type(layer).__name__
+    shape = tuple(getattr(getattr(layer, "kernel", None), "shape", ()) or ())
+    conv = None
+    if kind in ("UpSampling2D", "NearestUpsampling2D") or (
+        "Upsample" in kind and hasattr(layer, "size") and not len(shape) == 4
+    ):
+        scale *= _pair(getattr(layer, "size", 2))[0]
+    elif kind in ("MaxPooling2D", "AveragePooling2D"):
+        scale /= _pair(getattr(layer, "strides", None) or layer.pool_size)[0]
+    elif len(shape) == 4:
+        transposed = "Transpose" in kind
+        step = _pair(getattr(layer, "strides", 1))[0]
+        out_scale = scale * step if transposed else scale / step
+        conv = (shape, scale, out_scale, transposed)
+        scale = out_scale
+    return min(max(scale, 1.0 / 64), 64.0), conv
+
+
+def _conv_floats(conv):
+    """(input, output) floats per image pixel of a `_advance` convolution."""
+    shape, s_in, s_out, transposed = conv
+    cin, cout = (shape[3], shape[2]) if transposed else (shape[2], shape[3])
+    return cin * s_in**2, cout * s_out**2
+
+
 def conv_costs(net):
-    """[(layer name, floats per *input* pixel at full resolution)], in layer order."""
-    scale = 1.0
-    out = []
-    layers = net._flatten_layers(include_self=False, recursive=True)
-    for layer in layers:
-        kind = type(layer).__name__
-        kernel = getattr(layer, "kernel", None)
-        shape = tuple(getattr(kernel, "shape", ()) or ())
-        if kind in ("UpSampling2D", "NearestUpsampling2D") or (
-            "Upsample" in kind and hasattr(layer, "size") and not len(shape) == 4
-        ):
-            scale *= _pair(getattr(layer, "size", 2))[0]
-        elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            scale /= _pair(getattr(layer, "strides", None) or layer.pool_size)[0]
-        elif len(shape) == 4 and "Transpose" in kind:
+    """[(layer name, floats per *input* pixel at full resolution)], in layer order: im2col at
+    the output resolution (``k * k * C_in + C_out``) plus the input at its own."""
+    scale, out = 1.0, []
+    for layer in ordered_layers(net):
+        scale, conv = _advance(layer, scale)
+        if conv is None:
+            continue
+        shape, s_in, s_out, transposed = conv
+        if transposed:  # (kh, kw, C_out, C_in): the gradient-of-conv kernel runs at the input
             kh, kw, cout, cin = shape
-            out.append((layer.name, (kh * kw * cout + cin + cout) * scale**2))
-            scale *= _pair(getattr(layer, "strides", 1))[0]
-        elif len(shape) == 4:
+            out.append((layer.name, (kh * kw * cout + cin + cout) * s_in**2))
+        else:
             kh, kw, cin, cout = shape
-            stride = _pair(getattr(layer, "strides", 1))[0]
-            # im2col at the output resolution, the input at the current one
-            per_out = (kh * kw * cin + cout) * (scale / stride) ** 2
-            out.append((layer.name, per_out + cin * scale**2))
-            scale /= stride
-        scale = min(max(scale, 1.0 / 64), 64.0)
+            out.append((layer.name, (kh * kw * cin + cout) * s_out**2 + cin * s_in**2))
     return out
 
 
 def activation_floats(net):
     """The widest activation of ``net``'s convolutions, in floats per *input* pixel (channels
     times the area scale at the resolution it runs at), following `conv_costs`' traversal."""
-    scale = 1.0
-    widest = 3.0
-    for layer in net._flatten_layers(include_self=False, recursive=True):
-        kind = type(layer).__name__
-        shape = tuple(getattr(getattr(layer, "kernel", None), "shape", ()) or ())
-        if kind in ("UpSampling2D", "NearestUpsampling2D") or (
-            "Upsample" in kind and hasattr(layer, "size") and not len(shape) == 4
-        ):
-            scale *= _pair(getattr(layer, "size", 2))[0]
-        elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            scale /= _pair(getattr(layer, "strides", None) or layer.pool_size)[0]
-        elif len(shape) == 4 and "Transpose" in kind:
-            widest = max(widest, shape[3] * scale**2)
-            scale *= _pair(getattr(layer, "strides", 1))[0]
-            widest = max(widest, shape[2] * scale**2)
-        elif len(shape) == 4:
-            widest = max(widest, shape[2] * scale**2)
-            scale /= _pair(getattr(layer, "strides", 1))[0]
-            widest = max(widest, shape[3] * scale**2)
-        scale = min(max(scale, 1.0 / 64), 64.0)
+    scale, widest = 1.0, 3.0
+    for layer in ordered_layers(net):
+        scale, conv = _advance(layer, scale)
+        if conv is not None:
+            widest = max(widest, *_conv_floats(conv))
     return widest
 
 
@@ -115,24 +200,27 @@ STREAM_COPIES = 5
 STREAM_FRACTION = 0.8
 
 
-def streamed_bytes(model, height, width, band_pixels=1 << 20, batch=1, widest=None) -> int:
+def streamed_bytes(model, height, width, band_pixels=1 << 20, batch=1, widest=None, retained=None) -> int:
     """Upper-bound estimate of `keras_style.tiling.streamed_apply`'s peak memory: a few
-    whole-image copies of the widest activation (``widest`` floats per input pixel,
-    measured by `keras_style.tiling.probe_activation_floats`; estimated from the layers when
-    None), the image buffers, and one band through the most expensive convolution
-    (`bytes_per_pixel`)."""
+    whole-image copies of the widest activation (``widest`` floats per input pixel), the maps
+    functional sub-models keep until their call returns (``retained``; both measured by
+    `keras_style.tiling.probe_stream_floats`, estimated from the layers when None), the image
+    buffers, and one band through the most expensive convolution (`bytes_per_pixel`)."""
     net = inference_network(model)
     pixels = int(height) * int(width) * int(batch)
     widest = activation_floats(net) if widest is None else float(widest)
-    whole = (STREAM_COPIES * widest + IMAGE_BUFFERS * 3) * FLOAT_BYTES * pixels
+    retained = retained_floats(net) if retained is None else float(retained)
+    whole = (STREAM_COPIES * widest + retained + IMAGE_BUFFERS * 3) * FLOAT_BYTES * pixels
     band = bytes_per_pixel(model) * min(int(band_pixels), pixels)
     return int(whole + band + weights_bytes(model))
 
 
 def bytes_per_pixel(model) -> float:
-    costs = conv_costs(inference_network(model))
-    peak = max((c for _, c in costs), default=64.0)
-    return peak * FLOAT_BYTES + IMAGE_BUFFERS * 3 * FLOAT_BYTES
+    """Peak bytes per image pixel of a one-piece pass: the most expensive convolution
+    (`conv_costs`), the maps functional sub-models keep (`retained_floats`), image buffers."""
+    net = inference_network(model)
+    peak = max((c for _, c in conv_costs(net)), default=64.0)
+    return (peak + retained_floats(net)) * FLOAT_BYTES + IMAGE_BUFFERS * 3 * FLOAT_BYTES
 
 
 def weights_bytes(model) -> int:
@@ -194,6 +282,54 @@ def auto_tile(model, height, width, *, overlap=64, align=16, fraction=DEFAULT_FR
     side = int((max(budget, 0) / per_px) ** 0.5) - 2 * int(overlap)
     side = max(MIN_TILE, side // align * align)
     return min(side, max(int(height), int(width)))
+
+
+class AutoTileWarning(UserWarning):
+    """A ``stylize`` / ``upscale`` call without ``tile`` runs the image in pieces (exactly: the
+    result is the one-piece result) because one piece would not fit in memory."""
+
+
+def describe_plan(model, net, height, width, tile) -> str:
+    """How `keras_style.tiling.tiled_apply` will run a ``height`` x ``width`` image in ``tile``
+    px pieces: streamed layer by layer in row bands, or in tiles (both exact)."""
+    from keras_style.tiling import would_stream
+
+    if would_stream(net, height, width, tile):
+        return ("layer by layer, each convolution in row bands (exact: whole-image statistics in "
+                "one pass; up to " + format_bytes(streamed_bytes(model, height, width)) + ")")
+    return f"in {tile} px tiles (exact)"
+
+
+def choose_tile(model, height, width, tile=None, *, overlap=64, align=16, net=None, warn=True):
+    """The ``tile`` a stylize call runs with: ``tile`` itself when given, ``None`` (one piece)
+    for ``tile=0``, and for ``tile=None`` what `auto_tile` says, with an `AutoTileWarning`
+    naming the memory figures and the override when it is not one piece. An estimate never
+    stops a run: if it fails, one piece."""
+    if tile is not None and not isinstance(tile, bool) and tile == 0:
+        return None
+    if tile is not None:
+        return tile
+    try:
+        chosen = auto_tile(model, height, width, overlap=int(overlap), align=int(align))
+    except Exception:
+        return None
+    if chosen is None:
+        return None
+    if warn:
+        import warnings
+
+        try:
+            how = describe_plan(model, net if net is not None else tiled_network(model), height, width, chosen)
+        except Exception:
+            how = f"in {chosen} px tiles (exact)"
+        warnings.warn(
+            f"a {width}x{height} image needs up to {format_bytes(estimate_bytes(model, height, width))} in "
+            f"one piece ({format_bytes(available_bytes() or 0)} available); running it {how}. "
+            "Pass tile=N to choose the tile size, or tile=0 for one piece.",
+            AutoTileWarning,
+            stacklevel=3,
+        )
+    return chosen
 
 
 def format_bytes(n) -> str:

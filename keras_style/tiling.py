@@ -310,12 +310,14 @@ def tiled_apply(
     exact = stat_passes is None
     if stream not in ("auto", True, False):
         raise ConfigError(f"stream must be 'auto', True or False, got {stream!r}.")
-    if in_layers and exact and stream is not False and out_size is None and _should_stream(fn, x, min(th * tw, STREAM_BAND_PIXELS), stream):
+    if in_layers and exact and stream is not False and _should_stream(fn, x, min(th * tw, STREAM_BAND_PIXELS), stream):
         y = streamed_apply(fn, x, band_pixels=min(th * tw, STREAM_BAND_PIXELS), verbose=verbose)
-        # the same size as the tiles assemble: s x the input (networks that round up are cropped)
-        sy, sx = y.shape[1] / h, y.shape[2] / w
-        sy, sx = (float(max(1, int(v))) if v >= 1 else v for v in (sy, sx))
-        y = y[:, : int(round(h * sy)), : int(round(w * sx))]
+        if out_size is not None:  # the whole-image output, as far as the tiles would fill it
+            y = y[:, : int(out_size[0]), : int(out_size[1])]
+        else:  # the same size as the tiles assemble: s x the input (networks that round up are cropped)
+            sy, sx = y.shape[1] / h, y.shape[2] / w
+            sy, sx = (float(max(1, int(v))) if v >= 1 else v for v in (sy, sx))
+            y = y[:, : int(round(h * sy)), : int(round(w * sx))]
         return y[0] if squeeze else y
     if in_layers:
         stat_runs = len(in_layers) if exact else int(stat_passes)
@@ -588,12 +590,15 @@ def _banded_norm_call(layer, original, band_pixels):
     return call
 
 
-def would_stream(fn, height, width, tile, batch=1):
-    """Whether `tiled_apply(fn, ..., tile=tile)` on a ``height`` x ``width`` image streams
-    (instance normalisation, bandable convolutions, whole-image activations that fit)."""
+def would_stream(fn, height, width, tile, batch=1, channels=3):
+    """Whether `tiled_apply(fn, ..., tile=tile)` on a ``height`` x ``width`` image of
+    ``channels`` channels streams (instance normalisation, bandable convolutions, whole-image
+    activations that fit)."""
     if not instance_norm_layers(fn):
         return False
-    x = np.empty((int(batch), int(height), int(width), 0), "float32")  # only the shape is read
+    # only the shape is read (the channels feed the small activation probe)
+    shape = (int(batch), int(height), int(width), int(channels))
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, "float32"), shape=shape, strides=(0,) * 4)
     th, tw = (tile, tile) if isinstance(tile, int) else tile
     try:
         return _should_stream(fn, x, min(int(th) * int(tw), STREAM_BAND_PIXELS), "auto")
@@ -616,44 +621,64 @@ def _should_stream(fn, x, band_pixels, stream):
     available = memory.available_bytes()
     if available is None:
         return True
-    widest = probe_activation_floats(fn, x.shape[-1], int(getattr(fn, "stride", 1) or 1))
+    widest, retained = probe_stream_floats(fn, x.shape[-1], int(getattr(fn, "stride", 1) or 1))
     need = memory.streamed_bytes(
-        fn, x.shape[1], x.shape[2], band_pixels=band_pixels, batch=x.shape[0], widest=widest
+        fn, x.shape[1], x.shape[2], band_pixels=band_pixels, batch=x.shape[0], widest=widest,
+        retained=retained,
     )
     return need <= available * memory.STREAM_FRACTION
 
 
-def probe_activation_floats(fn, channels, align=1, size=64):
-    """The widest output of ``fn``'s layers (at any depth: a resize-conv's upsampled input
-    too), in floats per input pixel, measured on one small input (``size`` px, a multiple of
-    ``align``); None if the probe fails (`keras_style.memory.activation_floats` then
-    estimates it from the layers)."""
+def probe_stream_floats(fn, channels, align=1, size=64):
+    """``(widest, retained)`` in floats per input pixel, measured on one small input (``size``
+    px, a multiple of ``align``): the widest output of ``fn``'s layers (at any depth: a
+    resize-conv's upsampled input too), and the sum of the outputs that functional sub-models
+    keep until their call returns (`keras_style.memory.retained_floats`). ``(None, None)`` if
+    the probe fails (`keras_style.memory` then estimates both from the layers)."""
+    from keras_style.memory import _is_functional
+
     size = max(align, size - size % align)
-    widest = [float(channels)]
+    outputs = {}
     patched = []
 
-    def recording(original):
+    def recording(original, key):
         def call(*args, **kwargs):
             out = original(*args, **kwargs)
             shape = getattr(out, "shape", None)
             if shape is not None and len(shape) == 4:
-                widest[0] = max(widest[0], float(np.prod([int(d) for d in shape[1:]])) / (size * size))
+                floats = float(np.prod([int(d) for d in shape[1:]])) / (size * size)
+                outputs[key] = max(outputs.get(key, 0.0), floats)
             return out
 
         return call
 
+    layers = _all_layers(fn)
     try:
-        for lyr in _all_layers(fn):
-            object.__setattr__(lyr, "call", recording(lyr.call))
+        for lyr in layers:
+            object.__setattr__(lyr, "call", recording(lyr.call, id(lyr)))
             patched.append(lyr)
         _call(fn, np.zeros((1, size, size, int(channels)), "float32"))
     except Exception:
-        return None
+        return None, None
     finally:
         for lyr in patched:
             if "call" in lyr.__dict__:
                 object.__delattr__(lyr, "call")
-    return widest[0]
+    from keras_style.memory import _walk, nested_retained
+
+    widest = max([float(channels), *outputs.values()])
+    walked = _walk(fn)
+    parent_of = {id(layer): parent for layer, parent in walked}
+    own = {
+        id(container): sum(outputs.get(id(child), 0.0) for child in _children(container))
+        for container in [fn, *(layer for layer, _ in walked)] if _is_functional(container)
+    }
+    return widest, nested_retained(own, parent_of)
+
+
+def probe_activation_floats(fn, channels, align=1, size=64):
+    """The widest output of `probe_stream_floats` (None if the probe fails)."""
+    return probe_stream_floats(fn, channels, align, size)[0]
 
 
 def streamable(fn):

@@ -314,14 +314,20 @@ def test_art_folder_too_small(tmp_path):
 
 
 # ---------------------------------------------------------------- inference
-def test_stylize_sizes_tiles_and_memory_refusal():
+def test_stylize_sizes_tiles_and_automatic_tiles():
+    from keras_style.memory import AutoTileWarning
+
     m = tiny(seed=1)
     img = np.random.default_rng(0).random((40, 56, 3), dtype=np.float32)
     out = m.stylize(img)
     assert out.shape == (40, 56, 3) and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
     assert m.stylize(img, size=48).shape == (48, 67, 3)  # smallest side = size
-    with pytest.raises(ConfigError, match=r"tile=\d+"):
-        m.stylize(img, memory_limit=1000)
+    # one pass would not fit: tiles chosen by suggest_tile (say so, and how to override), and
+    # the image still stylizes; tile=0 forces one pass
+    with pytest.warns(AutoTileWarning, match=r"tile=N"):
+        auto = m.stylize(img, memory_limit=1000)
+    assert auto.shape == out.shape and np.isfinite(auto).all()
+    np.testing.assert_array_equal(m.stylize(img, tile=0, memory_limit=1000), out)
     yy, xx = np.mgrid[0:160, 0:224].astype("float32")
     big = np.stack([yy / 160, xx / 224, 0.5 + 0.3 * np.sin(xx / 9) * np.cos(yy / 13)], -1).astype("float32")
     full = m.stylize(big)
@@ -393,3 +399,32 @@ def test_train_cli(tmp_path):
     assert not os.path.exists(str(out)[:-6] + ".backup")  # ResumableBackup cleans up after success
     with pytest.raises(ConfigError, match="exists"):
         args.func(args)
+
+
+def test_tiles_stream_the_generator_only(monkeypatch):
+    # the discriminator is not part of stylize: the generator alone is streamable in row bands,
+    # and streamed tiles give the one-pass result at a multiple-of-16 size
+    import keras_style.tiling as tiling
+
+    m = tiny(seed=2)
+    gen = m._tiled_network()
+    assert tiling.streamable(gen) and not tiling.streamable(m)
+    assert len(gen.weights) == len(m.encoder.weights) + len(m.decoder.weights)
+    yy, xx = np.mgrid[0:96, 0:128].astype("float32")
+    img = np.stack([yy / 96, xx / 128, 0.5 + 0.3 * np.sin(xx / 9) * np.cos(yy / 13)], -1).astype("float32")
+    full = m.stylize(img)
+    streamed = tiling.streamed_apply(gen, img[None], band_pixels=16 * 128)[0]
+    # 28 instance norms in float32 (one pass: moments summed band by band in float64, the
+    # one-pass network sums them in float32): rounding differences, not a wrong statistic,
+    # which would move every pixel by far more (per-tile statistics: mean 0.0047, see stylize)
+    diff = np.abs(np.clip(streamed, 0, 1) - full)
+    assert diff.max() < 5e-4 and diff.mean() < 5e-5
+    used = []
+    real = tiling.streamed_apply
+    monkeypatch.setattr(tiling, "streamed_apply", lambda *a, **k: used.append(1) or real(*a, **k))
+    diff = np.abs(m.stylize(img, tile=32) - full)
+    assert diff.max() < 5e-4 and diff.mean() < 5e-5
+    odd = img[:87, :101]  # 16 x the latent size is 80 x 96 here: the output is resized back
+    diff = np.abs(m.stylize(odd, tile=32) - m.stylize(odd))
+    assert diff.max() < 5e-4 and diff.mean() < 5e-5
+    assert used == [1, 1]

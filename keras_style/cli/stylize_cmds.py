@@ -206,16 +206,6 @@ def _image_size(image):
     return h, w
 
 
-def _network_of(model):
-    """The network `tiled_apply` runs for ``model`` (Johnson's ``transform``, the multistyle and
-    arbitrary ``network`` / ``transformer``)."""
-    for attr in ("transform", "network", "transformer"):
-        net = getattr(model, attr, None)
-        if net is not None and hasattr(net, "_flatten_layers"):
-            return net
-    return model
-
-
 def _auto_tile(model, what, image, options, args, verb="stylizing"):
     """Tile when the whole image would not fit in memory (keras_style.memory); --tile N sets
     the size, --tile 0 forces one piece."""
@@ -224,8 +214,8 @@ def _auto_tile(model, what, image, options, args, verb="stylizing"):
     accepted = _accepted(model.stylize)[0]
     if "tile" not in accepted:
         return options
-    if args.tile is not None:
-        return {k: v for k, v in options.items() if not (k == "tile" and v == 0)}
+    if args.tile is not None:  # --tile 0 reaches the model as tile=0: one piece, no estimate
+        return options
     hw = _image_size(image)
     if hw is None:
         return options
@@ -248,13 +238,7 @@ def _auto_tile(model, what, image, options, args, verb="stylizing"):
         return options
     need = memory.format_bytes(memory.estimate_bytes(model, h, w))
     avail = memory.format_bytes(memory.available_bytes() or 0)
-    from keras_style.tiling import would_stream
-
-    if would_stream(_network_of(model), h, w, tile):
-        how = ("layer by layer, each convolution in row bands (exact: whole-image statistics in "
-               "one pass; up to " + memory.format_bytes(memory.streamed_bytes(model, h, w)) + ")")
-    else:
-        how = f"in {tile} px tiles (exact)"
+    how = memory.describe_plan(model, memory.tiled_network(model), h, w, tile)
     print(
         f"keras-style: note: a {w}x{h} image needs up to {need} in one piece with {what} "
         f"({avail} available); {verb} {how}. Choose with --tile N, or "

@@ -73,7 +73,7 @@ def _upscale(args):
 
         opts = {"overlap": args.overlap} if args.overlap is not None else {}
         tile = _auto_tile(model, args.model, args.image, opts, args, verb="upscaling").get("tile")
-    big = model.upscale(args.image, tile=tile or None, **kwargs)
+    big = model.upscale(args.image, tile=tile, **kwargs)  # tile=0: one piece
     save_image(big, str(out), overwrite=args.overwrite)
     print(f"wrote {out} ({big.shape[1]}x{big.shape[0]})")
     return 0

@@ -173,6 +173,17 @@ class FeedForwardModel(keras.Model):
         transform = self.transform
         return self.compiled_call("transform", lambda t: transform(t, training=False), np.asarray(x, "float32"))
 
+    def _plan_tile(self, image, tile, overlap, align=None):
+        """``tile`` for a stylize call on ``image`` (HxWxC): as given, one piece for 0, and for
+        None the automatic choice (`keras_style.memory.choose_tile`: pieces, with an
+        `AutoTileWarning`, only when one piece would not fit)."""
+        from keras_style import memory
+
+        net = memory.tiled_network(self)
+        align = int(getattr(net, "stride", 1) or 1) if align is None else int(align)
+        h, w = int(image.shape[0]), int(image.shape[1])
+        return memory.choose_tile(self, h, w, tile, overlap=overlap, align=align, net=net)
+
     def _run(self, x, tile=None, overlap=64, verbose=0):
         """The network on an NHWC NumPy batch, whole or in tiles (`keras_style.tiling`), cropped
         to ``_out_scale`` x the input size.

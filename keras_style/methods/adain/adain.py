@@ -558,7 +558,10 @@ class AdaIN(FeedForwardModel):
                 enc = EncodedStyle(mean=m, std=sd, image=recoloured, encoder=self.encoder_name)
             encoded.append(enc)
 
-        if tile is not None:
+        from keras_style.methods.adain.tiled import STRIDE
+
+        tile = self._plan_tile(image, tile, overlap, align=STRIDE)
+        if tile:
             from keras_style.methods.adain.tiled import stylize_tiled
 
             out = stylize_tiled(

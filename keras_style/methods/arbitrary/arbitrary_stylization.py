@@ -516,6 +516,7 @@ class ArbitraryStylization(FeedForwardModel):
         from keras_style.images import preserve_color as keep_colors
 
         photo = read_rgb(content, "content image", size=size)
+        tile = self._plan_tile(photo, tile, overlap)
         if masks is not None:
             if style_weights is not None:
                 raise ConfigError(

@@ -343,6 +343,7 @@ class JohnsonStyleTransfer(FeedForwardModel):
         if not 0.0 <= float(strength) <= 1.0:
             raise ConfigError(f"strength must be in [0, 1], got {strength}.")
         content = load_any_image(image, "content image", size=size)
+        tile = self._plan_tile(content, tile, overlap)
         out = self._run(content[None], tile=tile, overlap=overlap, verbose=verbose)[0]
         out = np.clip(out, 0.0, 1.0)
         if preserve_color:

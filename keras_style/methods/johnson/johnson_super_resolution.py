@@ -168,6 +168,7 @@ class JohnsonSuperResolution(FeedForwardModel):
         """
         warn_if_untrained(self)
         lr = load_any_image(image, "image")
+        tile = self._plan_tile(lr, tile, overlap)
         out = np.clip(self._run(lr[None], tile=tile, overlap=overlap, verbose=verbose)[0], 0.0, 1.0)
         hm = self.histogram_matching if histogram_matching is None else histogram_matching
         if hm:

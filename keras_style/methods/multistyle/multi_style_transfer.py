@@ -675,6 +675,7 @@ class MultiStyleTransfer(FeedForwardModel):
 
             weights, coverage = load_masks(masks, content.shape[:2], count=len(rows))
             w = weights @ rows  # (H, W, num_styles): per-pixel blend
+        tile = self._plan_tile(content, tile, overlap)
         out = np.clip(self._run(content[None], tile=tile, overlap=overlap, verbose=verbose, style_weights=w)[0], 0.0, 1.0)
         if coverage is not None:
             out = coverage[..., None] * out + (1.0 - coverage[..., None]) * content

@@ -26,6 +26,7 @@ References:
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -412,7 +413,9 @@ class StyleAware(keras.Model):
                 README recommends 1280). Defaults to `None` (keep the input size).
             tile: int or None. Tile size in pixels (rounded up to a multiple of 16) for images too
                 large for one pass; tiles share the whole image's instance-norm statistics
-                (keras_style.tiling). Defaults to `None` (one full pass, refused if it would not fit).
+                (keras_style.tiling). Defaults to `None`: one full pass, or tiles chosen by
+                `suggest_tile` (with a `keras_style.memory.AutoTileWarning`) when the pass would
+                not fit in ``memory_limit``. ``0``: one full pass, whatever the estimate.
             overlap: int. Tile overlap in pixels. Defaults to `64` (4 latent pixels: the encoder
                 has stride 16).
             whole_image_stats: bool. Tiles use the whole image's instance-norm statistics
@@ -437,19 +440,26 @@ class StyleAware(keras.Model):
         if tile is None:
             need = self.estimate_memory(h, w)
             limit = memory_limit if memory_limit is not None else 0.8 * _available_memory()
-            if need > limit:
-                suggestion = self.suggest_tile(limit)
-                raise ConfigError(
-                    f"Stylizing {w}x{h} in one pass needs about {need / 2**30:.1f} GiB but "
-                    f"{limit / 2**30:.1f} GiB are available; pass tile={suggestion} "
-                    f"(`--tile {suggestion}` on the command line) or a smaller size."
-                )
+            if need <= limit:
+                return self._run_full(img)
+            tile = self.suggest_tile(limit)
+            from keras_style.memory import AutoTileWarning, describe_plan, format_bytes
+
+            warnings.warn(
+                f"a {w}x{h} image needs about {format_bytes(need)} in one pass "
+                f"({format_bytes(limit)} allowed); running it "
+                f"{describe_plan(self, self._tiled_network(), h, w, tile)}. Pass tile=N to choose "
+                "the tile size, or a smaller size.",
+                AutoTileWarning,
+                stacklevel=2,
+            )
+        elif not isinstance(tile, bool) and tile == 0:
             return self._run_full(img)
         from keras_style.tiling import tiled_apply
 
         tile = int(math.ceil(int(tile) / 16.0) * 16)
         out = tiled_apply(
-            self, img[None], tile=tile, overlap=int(overlap), whole_image_stats=bool(whole_image_stats),
+            self._tiled_network(), img[None], tile=tile, overlap=int(overlap), whole_image_stats=bool(whole_image_stats),
             stat_passes=None if stat_passes is None else int(stat_passes), align=16, verbose=verbose,
             out_size=self.output_size(h, w),
         )
@@ -460,6 +470,10 @@ class StyleAware(keras.Model):
         if out.shape[:2] != (h, w):
             out = resize_bilinear_pil(out, (h, w))
         return np.clip(out, 0.0, 1.0)
+
+    def _tiled_network(self):
+        """What `keras_style.tiling.tiled_apply` runs (`keras_style.memory.tiled_network`)."""
+        return _Generator(self)
 
     def suggest_tile(self, limit=None):
         """Largest multiple-of-16 square tile (<= 2048) whose pass fits in ``limit`` bytes."""
@@ -472,6 +486,28 @@ class StyleAware(keras.Model):
 def _official_adam(name):
     # tf.train.AdamOptimizer(lr) with TF defaults (model.py): beta1 0.9, beta2 0.999, eps 1e-8; lr 2e-4 (--lr)
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name=name)
+
+
+class _Generator:
+    """Encoder then decoder (what `StyleAware.call` runs) for `keras_style.tiling.tiled_apply`.
+    It exposes only the generator's layers, not the discriminator's, so that the generator
+    can be streamed in row bands (`keras_style.tiling.streamed_apply`)."""
+
+    stride = 16  # four stride-2 convolutions
+
+    def __init__(self, model):
+        self.model = model
+
+    def _flatten_layers(self, include_self=False, recursive=True):
+        for net in (self.model.encoder, self.model.decoder):
+            yield from net._flatten_layers(include_self=True, recursive=recursive) if recursive else [net]
+
+    @property
+    def weights(self):
+        return [*self.model.encoder.weights, *self.model.decoder.weights]
+
+    def __call__(self, x, training=False):
+        return self.model.call(x, training=False)
 
 
 def _available_memory():

@@ -272,7 +272,7 @@ class SuperResolutionModel(FeedForwardModel):
         Args:
             image: a path, PIL image, array or tensor (`keras_style.images.load_image`).
             tile: tile size in input px (``None``: untiled, unless the estimate exceeds
-                ``memory_budget``, then the suggested tile). Tiled output equals untiled
+                ``memory_budget``, then the suggested tile; ``0``: untiled whatever the estimate). Tiled output equals untiled
                 output when ``overlap >= receptive_field``.
             overlap: context px around each tile (default ``receptive_field``: exact,
                 unless that does not fit in ``memory_budget``: see `plan_tiling`).
@@ -290,7 +290,9 @@ class SuperResolutionModel(FeedForwardModel):
         for _ in range(passes):
             h, w = x.shape[1], x.shape[2]
             t, ov = tile, overlap
-            if t is not None and ov is None:
+            if t is not None and not isinstance(t, bool) and t == 0:  # one piece, whatever the estimate
+                t = None
+            elif t is not None and ov is None:
                 budget = default_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
                 t, ov = self.plan_tiling(h, w, budget=budget, tile=t)
             elif t is None:
