@@ -164,3 +164,19 @@ def test_streaming_counts_what_functional_models_keep(monkeypatch):
     # a subclassed network keeps nothing beyond the widest maps
     johnson = _tiny("johnson")
     assert tiling.probe_stream_floats(johnson.transform, 3, johnson.transform.stride)[1] == 0
+
+
+def test_super_resolution_tile_zero_is_one_piece():
+    # waifu2x / Real-ESRGAN plan their own pieces from memory_budget; tile=0 overrides the plan
+    model = _tiny("waifu2x_photo")
+    x = _smooth(40, 36)
+    seen = []
+    real = model._run
+    model._run = lambda xb, tile=None, **k: seen.append(tile) or real(xb, tile=tile, **k)
+    small = int(model.estimate_memory(40, 36) * 0.8)  # one piece does not fit, tiles do
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the overlap warning of a tight budget
+        tiled = model.upscale(x, memory_budget=small)
+    one = model.upscale(x, tile=0, memory_budget=small)
+    assert seen[0] is not None and seen[1] is None
+    np.testing.assert_allclose(tiled, one, atol=1e-4)

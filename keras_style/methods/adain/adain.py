@@ -506,6 +506,8 @@ class AdaIN(FeedForwardModel):
                 multiple of 8), each computed from a crop ``overlap`` px larger on every inner
                 side. The content statistics are gathered over the tiles first, so they are the
                 whole image's and the result equals the untiled one (`keras_style.methods.adain.tiled`).
+                ``tile=None`` (default): one piece, or pieces with a `keras_style.memory.AutoTileWarning`
+                when one piece would not fit in memory; ``0``: one piece whatever the estimate.
             verbose: progress bar for tiled inference.
         """
         warn_if_untrained(self)

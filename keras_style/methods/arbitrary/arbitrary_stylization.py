@@ -505,6 +505,8 @@ class ArbitraryStylization(FeedForwardModel):
             tile, overlap: process in tiles of ``tile`` px with ``overlap`` px of context;
                 whole-image instance-norm statistics (`keras_style.tiling`), so tiled ==
                 untiled up to float error. 64 px covers the network's 54 px receptive radius.
+                ``tile=None`` (default): one piece, or pieces with a `keras_style.memory.AutoTileWarning`
+                when one piece would not fit in memory; ``0``: one piece whatever the estimate.
             size: resize the photo's shorter side to ``size`` first (None: its own size).
             masks: spatial control: one mask per style in the ``style`` list (paths / arrays,
                 white = this style), resized to the photo (`keras_style.images.load_masks`).

@@ -335,6 +335,8 @@ class JohnsonStyleTransfer(FeedForwardModel):
                 stylized image, Gatys et al. 2016 "Preserving color").
             tile: process in tiles of this many pixels (any image size, bounded memory;
                 instance-norm statistics are still whole-image, see `keras_style.tiling`).
+                ``None`` (default): one piece, or pieces with a `keras_style.memory.AutoTileWarning`
+                when one piece would not fit in memory; ``0``: one piece whatever the estimate.
             overlap: context in pixels around each tile (64 covers the network's receptive
                 field, so tiled == untiled); cores are blended over a feathered band.
             size: resize the input's shorter side to ``size`` first.

@@ -649,6 +649,8 @@ class MultiStyleTransfer(FeedForwardModel):
                 the stylized image).
             tile: process in tiles of this many pixels (bounded memory; whole-image
                 instance-norm statistics, so the result matches the untiled one).
+                ``None`` (default): one piece, or pieces with a `keras_style.memory.AutoTileWarning`
+                when one piece would not fit in memory; ``0``: one piece whatever the estimate.
             overlap: context in pixels around each tile.
             size: resize the input's shorter side to ``size`` first.
         """
