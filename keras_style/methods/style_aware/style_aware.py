@@ -449,7 +449,7 @@ class StyleAware(keras.Model):
                 f"a {w}x{h} image needs about {format_bytes(need)} in one pass "
                 f"({format_bytes(limit)} allowed); running it "
                 f"{describe_plan(self, self._tiled_network(), h, w, tile)}. Pass tile=N to choose "
-                "the tile size, or a smaller size.",
+                "the tile size, tile=0 for one pass, or a smaller size.",
                 AutoTileWarning,
                 stacklevel=2,
             )
